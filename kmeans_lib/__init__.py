@@ -1,0 +1,1 @@
+"""kmeans_lib: k-means colour quantization, usable without Streamlit."""
