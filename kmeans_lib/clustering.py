@@ -1,0 +1,316 @@
+"""k-means on weighted points, and colour quantization of images built on it.
+
+Identical colours are fitted once, weighted by how many pixels have them: with
+``sample_weight`` scikit-learn's k-means then minimises exactly the same sum of
+squared distances as a fit on every pixel, with far fewer rows. Photos with very
+many distinct colours are first fitted on a colour histogram (bin means weighted
+by bin counts), and that fit is polished on the exact distinct colours.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from kmeans_lib.colour_space import check_colour_space, to_features, to_srgb
+from kmeans_lib.errors import InputError
+from kmeans_lib.images import Image
+from kmeans_lib.pixels import ColourCounts, count_colours, map_colours
+
+MAX_K = 256
+# Above this many distinct colours a histogram pre-fit pays for itself.
+COARSE_MIN_POINTS = 20_000
+# 5 bits per channel: at most 32**3 = 32,768 bins, each 8 levels wide.
+_COARSE_SHIFT = 3
+_COARSE_N_INIT = 3
+# Lloyd steps on the exact colours after the histogram fit; it starts close to a
+# minimum, so a few steps reach it (each is a pass over all distinct colours).
+POLISH_MAX_ITER = 30
+
+
+@dataclass(frozen=True)
+class WeightedPoints:
+    """Points with a weight each: distinct colours with pixel counts, or table rows.
+
+    Attributes
+    ----------
+    X : ndarray of float64, shape (m, d)
+    weights : ndarray of float64, shape (m,)
+    coarse : WeightedPoints or None
+        A smaller summary of the same points (histogram bin means weighted by bin
+        counts) used to find a good start quickly; None for small inputs.
+    """
+
+    X: np.ndarray
+    weights: np.ndarray
+    coarse: WeightedPoints | None = None
+
+    @property
+    def n_points(self) -> int:
+        """Number of points (rows of ``X``)."""
+        return len(self.X)
+
+
+@dataclass(frozen=True)
+class KMeansFit:
+    """The result of :func:`fit_kmeans`.
+
+    Attributes
+    ----------
+    centers : ndarray of float64, shape (n_clusters, d)
+        Every cluster has at least one point of positive weight.
+    labels : ndarray of int, shape (m,)
+        The cluster of each point.
+    inertia : float
+        Weighted sum of squared distances from each point to its centre: over
+        distinct colours weighted by counts this is scikit-learn's ``inertia_``
+        over all pixels.
+    n_iter : int
+        Lloyd iterations run (histogram pre-fit plus polish).
+    seconds : float
+        Wall time of the fit.
+    """
+
+    centers: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    seconds: float
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters found (can be fewer than asked for)."""
+        return len(self.centers)
+
+
+def check_k(k: int) -> int:
+    """Return ``k`` as an int if it is a whole number from 1 to :data:`MAX_K`."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
+        raise InputError(
+            f"The number of colours (k) must be a whole number from 1 to {MAX_K}; "
+            f"got {k!r}. Choose a value in that range."
+        )
+    return int(k)
+
+
+def _colour_histogram(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> WeightedPoints:
+    """Weighted mean of ``X`` and total weight in each occupied RGB bin."""
+    c = colours >> _COARSE_SHIFT
+    bins = (c[:, 0].astype(np.intp) << 10) | (c[:, 1].astype(np.intp) << 5) | c[:, 2]
+    totals = np.bincount(bins, weights=weights, minlength=1 << 15)
+    occupied = np.flatnonzero(totals)
+    sums = np.column_stack(
+        [np.bincount(bins, weights=weights * X[:, j], minlength=1 << 15) for j in range(3)]
+    )
+    return WeightedPoints(X=sums[occupied] / totals[occupied, None], weights=totals[occupied])
+
+
+def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
+    """The distinct colours of an image as weighted points for :func:`fit_kmeans`.
+
+    Parameters
+    ----------
+    colours : ColourCounts
+    space : {"rgb", "lab"}
+        Colour space the distances are measured in.
+
+    Returns
+    -------
+    WeightedPoints
+        One point per distinct colour weighted by its pixel count, with a colour
+        histogram as ``coarse`` when there are many distinct colours.
+    """
+    X = to_features(colours.colours, space)
+    weights = colours.counts.astype(np.float64)
+    coarse = None
+    if colours.n_colours > COARSE_MIN_POINTS:
+        coarse = _colour_histogram(colours.colours, X, weights)
+    return WeightedPoints(X=X, weights=weights, coarse=coarse)
+
+
+def fit_kmeans(
+    points: WeightedPoints,
+    k: int,
+    *,
+    random_state: int = 0,
+    polish: bool = True,
+) -> KMeansFit:
+    """Weighted k-means with scikit-learn's :class:`~sklearn.cluster.KMeans`.
+
+    Parameters
+    ----------
+    points : WeightedPoints
+    k : int
+        Number of clusters, 1 to 256. When the points have fewer distinct
+        positions than ``k``, every point becomes its own cluster.
+    random_state : int, default=0
+        Seed of the k-means++ initialisation; the same seed gives the same fit.
+    polish : bool, default=True
+        When ``points.coarse`` is set: refine the histogram fit with Lloyd steps
+        on the exact points. Without it the histogram centres are only assigned
+        (the labels and inertia are still exact for those centres).
+
+    Returns
+    -------
+    KMeansFit
+    """
+    k = check_k(k)
+    start = time.perf_counter()
+    if points.n_points <= k:
+        centers = points.X.copy()
+        labels = np.arange(points.n_points)
+        return KMeansFit(centers, labels, 0.0, 0, time.perf_counter() - start)
+
+    coarse = points.coarse
+    if coarse is not None and coarse.n_points > k:
+        model = KMeans(k, n_init=_COARSE_N_INIT, random_state=random_state)
+        model.fit(coarse.X, sample_weight=coarse.weights)
+        n_iter = int(model.n_iter_)
+        if polish:
+            model = KMeans(k, init=model.cluster_centers_, n_init=1, max_iter=POLISH_MAX_ITER)
+            model.fit(points.X, sample_weight=points.weights)
+            n_iter += int(model.n_iter_)
+    else:
+        model = KMeans(k, n_init=1, random_state=random_state)
+        model.fit(points.X, sample_weight=points.weights)
+        n_iter = int(model.n_iter_)
+
+    # A final exact assignment makes labels and inertia match the returned
+    # centres. Dropping a centre that no point is nearest to changes no label.
+    labels = model.predict(points.X)
+    used = np.bincount(labels, weights=points.weights, minlength=k) > 0
+    centers = model.cluster_centers_[used]
+    labels = (np.cumsum(used) - 1)[labels]
+    inertia = float(np.dot(points.weights, ((points.X - centers[labels]) ** 2).sum(axis=1)))
+    return KMeansFit(centers, labels, inertia, n_iter, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """An image reduced to a few colours by :func:`quantize`.
+
+    Attributes
+    ----------
+    k_requested : int
+        The number of colours asked for.
+    colour_space : str
+        ``"rgb"`` or ``"lab"``: where distances were measured.
+    random_state : int
+    palette : ndarray of uint8, shape (n_colours, 3)
+        sRGB palette, most used colour first.
+    centroids : ndarray of float64, shape (n_colours, 3)
+        The cluster centres in sRGB 0-255, unrounded.
+    counts : ndarray of int64, shape (n_colours,)
+        Opaque pixels in each cluster.
+    shares : ndarray of float64, shape (n_colours,)
+        Fraction of opaque pixels in each cluster; sums to 1.
+    labels : ndarray of int16, shape (H, W)
+        Palette index of every pixel, -1 where the pixel is transparent.
+    colours : ColourCounts
+        The image's distinct colours.
+    colour_labels : ndarray of int16, shape (m,)
+        Palette index of each distinct colour.
+    inertia : float
+        Sum over opaque pixels of the squared distance to their centroid, in the
+        fit's colour space (scikit-learn's ``inertia_``).
+    n_iter : int
+    fit_seconds : float
+        Wall time of counting colours, fitting and labelling pixels.
+    note : str or None
+        A plain sentence when fewer colours than asked for were possible.
+    """
+
+    k_requested: int
+    colour_space: str
+    random_state: int
+    palette: np.ndarray
+    centroids: np.ndarray
+    counts: np.ndarray
+    shares: np.ndarray
+    labels: np.ndarray
+    colours: ColourCounts
+    colour_labels: np.ndarray
+    inertia: float
+    n_iter: int
+    fit_seconds: float
+    note: str | None
+
+    @property
+    def n_colours(self) -> int:
+        """Number of colours in the palette."""
+        return len(self.palette)
+
+    def hex_codes(self) -> list[str]:
+        """The palette as ``#rrggbb`` strings, in palette order."""
+        return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in self.palette.tolist()]
+
+
+def quantize(
+    image: Image, k: int, *, colour_space: str = "rgb", random_state: int = 0
+) -> Quantization:
+    """Reduce an image to ``k`` colours with k-means.
+
+    Parameters
+    ----------
+    image : Image
+    k : int
+        Number of colours, 1 to 256.
+    colour_space : {"rgb", "lab"}, default="rgb"
+        Measure colour distances in RGB (as the pixels are stored) or in CIELAB
+        (closer to what people see). The palette is sRGB either way.
+    random_state : int, default=0
+
+    Returns
+    -------
+    Quantization
+    """
+    k = check_k(k)
+    check_colour_space(colour_space)
+    start = time.perf_counter()
+    colours = count_colours(image)
+    if colours.n_colours == 0:
+        raise InputError(
+            "Every pixel of this image is transparent, so there are no colours to "
+            "group. Choose an image with visible pixels."
+        )
+    fit = fit_kmeans(image_points(colours, colour_space), k, random_state=random_state)
+
+    counts = np.bincount(fit.labels, weights=colours.counts, minlength=fit.n_clusters)
+    counts = counts.astype(np.int64)
+    order = np.argsort(-counts, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    colour_labels = rank[fit.labels].astype(np.int16)
+    centroids = to_srgb(fit.centers[order], colour_space)
+
+    note = None
+    if colours.n_colours < k:
+        note = (
+            f"This image has only {colours.n_colours:,} distinct colour"
+            f"{'s' if colours.n_colours != 1 else ''}, so the palette has "
+            f"{fit.n_clusters} instead of the {k} asked for."
+        )
+    elif fit.n_clusters < k:
+        note = (
+            f"k-means could only separate {fit.n_clusters} groups of colours in this "
+            f"image, so the palette has {fit.n_clusters} instead of the {k} asked for."
+        )
+    return Quantization(
+        k_requested=k,
+        colour_space=colour_space,
+        random_state=random_state,
+        palette=np.rint(centroids).astype(np.uint8),
+        centroids=centroids,
+        counts=counts[order],
+        shares=counts[order] / counts.sum(),
+        labels=map_colours(image, colours.colours, colour_labels, fill=-1),
+        colours=colours,
+        colour_labels=colour_labels,
+        inertia=fit.inertia,
+        n_iter=fit.n_iter,
+        fit_seconds=time.perf_counter() - start,
+        note=note,
+    )
