@@ -1,0 +1,174 @@
+"""Weighted k-means and image quantization."""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+
+from kmeans_lib.clustering import (
+    COARSE_MIN_POINTS,
+    WeightedPoints,
+    fit_kmeans,
+    image_points,
+    quantize,
+)
+from kmeans_lib.colour_space import to_features
+from kmeans_lib.errors import InputError
+from kmeans_lib.images import Image, load_sample
+from kmeans_lib.pixels import colour_codes, count_colours
+
+
+@pytest.fixture(scope="module")
+def china() -> Image:
+    return load_sample("china")
+
+
+def few_colour_image(n_colours: int, shape=(30, 40), seed=0) -> Image:
+    rng = np.random.default_rng(seed)
+    palette = rng.choice(256, size=(n_colours, 3), replace=False).astype(np.uint8)
+    labels = np.arange(shape[0] * shape[1]) % n_colours
+    return Image(palette[rng.permutation(labels)].reshape(*shape, 3))
+
+
+def inertia_over_every_pixel(image: Image, centroids: np.ndarray, space: str) -> float:
+    """The k-means objective computed the slow way: every pixel to its nearest centre."""
+    X = to_features(image.opaque_pixels(), space)
+    squared = ((X[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return float(squared.min(axis=1).sum())
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_weighted_fit_has_the_same_objective_as_a_fit_on_every_pixel(china, space):
+    # china.jpg has far more than COARSE_MIN_POINTS distinct colours, so this
+    # also covers the histogram pre-fit and polish path.
+    points = image_points(count_colours(china), space)
+    assert points.coarse is not None
+    fit = fit_kmeans(points, 8, random_state=0)
+    assert fit.inertia == pytest.approx(
+        inertia_over_every_pixel(china, fit.centers, space), rel=1e-9
+    )
+    assert points.weights.sum() == china.n_pixels
+
+
+def test_small_input_is_fitted_directly_with_the_same_objective():
+    image = few_colour_image(50)
+    points = image_points(count_colours(image))
+    assert points.coarse is None
+    fit = fit_kmeans(points, 5, random_state=0)
+    assert fit.inertia == pytest.approx(
+        inertia_over_every_pixel(image, fit.centers, "rgb"), rel=1e-9
+    )
+
+
+def test_colour_histogram_summarises_the_colours(china):
+    colours = count_colours(china)
+    assert colours.n_colours > COARSE_MIN_POINTS
+    coarse = image_points(colours).coarse
+    assert coarse.n_points <= 32**3
+    assert coarse.weights.sum() == china.n_pixels
+    # The weighted mean of the bin means is the image's mean colour.
+    np.testing.assert_allclose(
+        np.average(coarse.X, axis=0, weights=coarse.weights),
+        china.opaque_pixels().mean(axis=0),
+    )
+
+
+def test_quality_matches_scikit_learn_fitted_on_every_pixel(china):
+    X = china.opaque_pixels().astype(np.float64)
+    baseline = KMeans(n_clusters=16, n_init=1, random_state=0).fit(X)
+    ours = quantize(china, 16, random_state=0)
+    assert ours.inertia <= 1.01 * baseline.inertia_
+
+
+def test_quantize_returns_a_consistent_result(china):
+    q = quantize(china, 6)
+    assert q.n_colours == 6
+    assert q.palette.dtype == np.uint8 and q.palette.shape == (6, 3)
+    assert q.labels.shape == (427, 640) and q.labels.dtype == np.int16
+    assert q.shares.sum() == pytest.approx(1.0)
+    assert (np.diff(q.shares) <= 0).all()  # most used colour first
+    np.testing.assert_array_equal(np.bincount(q.labels.ravel(), minlength=6), q.counts)
+    np.testing.assert_array_equal(q.palette, np.rint(q.centroids))
+    assert q.hex_codes()[0] == "#{:02x}{:02x}{:02x}".format(*q.palette[0])
+    assert q.n_iter >= 1 and q.fit_seconds > 0
+    assert q.note is None
+    # Each pixel carries the label of its colour.
+    index = np.searchsorted(colour_codes(q.colours.colours), colour_codes(china.pixels))
+    np.testing.assert_array_equal(q.colour_labels[index], q.labels)
+
+
+def test_same_seed_gives_the_same_palette(china):
+    first = quantize(china, 12, random_state=7)
+    again = quantize(china, 12, random_state=7)
+    np.testing.assert_array_equal(first.palette, again.palette)
+    np.testing.assert_array_equal(first.labels, again.labels)
+
+
+def test_k_equal_to_one_gives_the_mean_colour_and_the_total_variance():
+    image = few_colour_image(40)
+    X = image.opaque_pixels().astype(np.float64)
+    q = quantize(image, 1)
+    np.testing.assert_allclose(q.centroids[0], X.mean(axis=0))
+    assert q.inertia == pytest.approx(((X - X.mean(axis=0)) ** 2).sum())
+    assert (q.labels == 0).all()
+
+
+def test_k_above_the_number_of_distinct_colours_returns_those_colours():
+    image = few_colour_image(5)
+    q = quantize(image, 16)
+    assert q.n_colours == 5
+    assert (q.counts > 0).all()
+    np.testing.assert_array_equal(
+        np.unique(q.palette, axis=0), np.unique(image.opaque_pixels(), axis=0)
+    )
+    assert q.inertia == 0.0
+    assert "only 5 distinct colours" in q.note and "16" in q.note
+
+
+def test_single_colour_image_gives_one_colour():
+    image = Image(np.full((8, 8, 3), [10, 20, 30], dtype=np.uint8))
+    q = quantize(image, 3)
+    np.testing.assert_array_equal(q.palette, [[10, 20, 30]])
+    assert "only 1 distinct colour," in q.note
+
+
+def test_transparent_pixels_get_no_label_and_do_not_count():
+    pixel_values = np.zeros((4, 4, 3), dtype=np.uint8)
+    pixel_values[:2] = [250, 0, 0]
+    pixel_values[2:] = [0, 0, 250]
+    opaque = np.ones((4, 4), dtype=bool)
+    opaque[0] = False  # half of the red is transparent
+    q = quantize(Image(pixel_values, opaque), 2)
+    assert (q.labels[0] == -1).all()
+    assert (q.labels[1:] >= 0).all()
+    np.testing.assert_array_equal(q.palette, [[0, 0, 250], [250, 0, 0]])
+    np.testing.assert_array_equal(q.counts, [8, 4])
+
+
+def test_fully_transparent_image_is_refused():
+    image = Image(np.zeros((3, 3, 3), dtype=np.uint8), np.zeros((3, 3), dtype=bool))
+    with pytest.raises(InputError, match="transparent"):
+        quantize(image, 3)
+
+
+def test_lab_quantization_returns_an_srgb_palette(china):
+    q = quantize(china, 8, colour_space="lab")
+    assert q.colour_space == "lab"
+    assert q.palette.dtype == np.uint8
+    # The palette colours are drawn from the image: each is close to some pixel.
+    colours = count_colours(china).colours.astype(float)
+    nearest = np.sqrt(((q.centroids[:, None] - colours[None]) ** 2).sum(axis=2)).min(axis=1)
+    assert (nearest < 20).all()
+
+
+@pytest.mark.parametrize("k", [0, 257, 2.5, True, "3", None])
+def test_invalid_k_is_a_plain_error(k):
+    with pytest.raises(InputError, match="whole number from 1 to 256"):
+        quantize(few_colour_image(3), k)
+
+
+def test_fit_on_table_like_points_without_weights_variation():
+    rng = np.random.default_rng(0)
+    blobs = np.concatenate([rng.normal(c, 0.1, size=(50, 2)) for c in (0, 5, 10)])
+    fit = fit_kmeans(WeightedPoints(blobs, np.ones(len(blobs))), 3, random_state=0)
+    assert fit.n_clusters == 3
+    assert sorted(np.bincount(fit.labels).tolist()) == [50, 50, 50]

@@ -1,0 +1,40 @@
+"""RGB and CIELAB coordinates for k-means."""
+
+import numpy as np
+import pytest
+
+from kmeans_lib.colour_space import to_features, to_srgb
+from kmeans_lib.errors import InputError
+
+COLOURS = np.array(
+    [[0, 0, 0], [255, 255, 255], [255, 0, 0], [12, 200, 77], [128, 128, 128]], dtype=np.uint8
+)
+
+
+def test_rgb_features_are_the_0_to_255_values():
+    features = to_features(COLOURS, "rgb")
+    assert features.dtype == np.float64
+    np.testing.assert_array_equal(features, COLOURS)
+
+
+def test_lab_features_match_known_values():
+    lab = to_features(COLOURS, "lab")
+    np.testing.assert_allclose(lab[0], [0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(lab[1], [100, 0, 0], atol=0.01)
+    # sRGB red in CIELAB (D65): L 53.24, a 80.09, b 67.20
+    np.testing.assert_allclose(lab[2], [53.24, 80.09, 67.20], atol=0.05)
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_to_srgb_undoes_to_features(space):
+    np.testing.assert_allclose(to_srgb(to_features(COLOURS, space), space), COLOURS, atol=1e-6)
+
+
+def test_to_srgb_clips_to_the_cube():
+    out = to_srgb(np.array([[-10.0, 300.0, 20.0]]), "rgb")
+    np.testing.assert_array_equal(out, [[0.0, 255.0, 20.0]])
+
+
+def test_unknown_colour_space_is_a_plain_error():
+    with pytest.raises(InputError, match="colour space must be 'rgb' or 'lab'"):
+        to_features(COLOURS, "hsv")

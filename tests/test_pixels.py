@@ -1,0 +1,85 @@
+"""Colour codes, distinct-colour counts, per-pixel lookups and the pixel table."""
+
+import numpy as np
+import pytest
+
+from kmeans_lib import pixels
+from kmeans_lib.images import Image, load_sample
+from kmeans_lib.pixels import (
+    codes_to_colours,
+    colour_codes,
+    count_colours,
+    map_colours,
+    pixel_dataframe,
+    summarize,
+)
+
+
+def random_image(shape=(40, 50), n_colours=30, seed=0, opaque=None) -> Image:
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, size=(n_colours, 3), dtype=np.uint8)
+    return Image(palette[rng.integers(0, n_colours, size=shape)], opaque)
+
+
+def test_colour_codes_round_trip_and_order():
+    colours = np.array([[0, 0, 0], [255, 255, 255], [1, 2, 3], [3, 2, 1]], dtype=np.uint8)
+    codes = colour_codes(colours)
+    assert codes.dtype == np.uint32
+    assert codes.tolist() == [0, 0xFFFFFF, 0x010203, 0x030201]
+    np.testing.assert_array_equal(codes_to_colours(codes), colours)
+
+
+@pytest.mark.parametrize("block_pixels", [7, 1 << 20])
+def test_count_colours_matches_numpy_unique(monkeypatch, block_pixels):
+    # A tiny block size makes a small image go through many blocks.
+    monkeypatch.setattr(pixels, "_BLOCK_PIXELS", block_pixels)
+    image = random_image()
+    expected, expected_counts = np.unique(image.pixels.reshape(-1, 3), axis=0, return_counts=True)
+    counts = count_colours(image)
+    np.testing.assert_array_equal(counts.colours, expected)
+    np.testing.assert_array_equal(counts.counts, expected_counts)
+    assert counts.n_pixels == image.pixels.shape[0] * image.pixels.shape[1]
+    assert counts.n_colours == len(expected)
+
+
+def test_count_colours_leaves_out_transparent_pixels():
+    pixel_values = np.zeros((2, 3, 3), dtype=np.uint8)
+    pixel_values[0, 0] = [255, 0, 0]  # the only transparent pixel has the only red
+    opaque = np.ones((2, 3), dtype=bool)
+    opaque[0, 0] = False
+    counts = count_colours(Image(pixel_values, opaque))
+    np.testing.assert_array_equal(counts.colours, [[0, 0, 0]])
+    np.testing.assert_array_equal(counts.counts, [5])
+
+
+@pytest.mark.parametrize("block_pixels", [5, 1 << 20])
+def test_map_colours_gives_each_pixel_its_colours_value(monkeypatch, block_pixels):
+    monkeypatch.setattr(pixels, "_BLOCK_PIXELS", block_pixels)
+    opaque = np.random.default_rng(1).random((40, 50)) > 0.3
+    image = random_image(opaque=opaque)
+    counts = count_colours(image)
+    values = np.arange(counts.n_colours, dtype=np.int16)
+    mapped = map_colours(image, counts.colours, values, fill=-1)
+    assert mapped.shape == (40, 50)
+    assert mapped.dtype == np.int16
+    assert (mapped[~opaque] == -1).all()
+    np.testing.assert_array_equal(counts.colours[mapped[opaque]], image.pixels[opaque])
+
+
+def test_pixel_dataframe_has_one_rgb_row_per_opaque_pixel():
+    china = load_sample("china")
+    frame = pixel_dataframe(china)
+    assert list(frame.columns) == ["R", "G", "B"]
+    assert frame.shape == (427 * 640, 3)  # the article's "3 columns and N rows"
+    assert (frame.dtypes == np.uint8).all()
+    np.testing.assert_array_equal(frame.iloc[0].to_numpy(), china.pixels[0, 0])
+
+    opaque = np.zeros((40, 50), dtype=bool)
+    opaque[:10] = True
+    assert len(pixel_dataframe(random_image(opaque=opaque))) == 500
+
+
+def test_summarize_counts_pixels_and_distinct_colours():
+    summary = summarize(random_image(n_colours=30))
+    assert summary.n_pixels == 2000
+    assert summary.n_unique == 30  # 2,000 draws from 30 colours hit all of them
