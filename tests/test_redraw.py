@@ -1,0 +1,162 @@
+"""Tests of kmeans_lib.redraw: the redrawn array, PNG and palette-PNG bytes, file sizes."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from kmeans_lib.clustering import quantize
+from kmeans_lib.errors import InputError
+from kmeans_lib.images import Image, encode_png, load_image, load_sample
+from kmeans_lib.redraw import FileSizes, file_sizes, indexed_png, redraw, redraw_png
+
+RNG = np.random.default_rng(3)
+PIXELS = RNG.integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+OPAQUE = RNG.random((20, 30)) > 0.3
+
+
+def decoded(png: bytes) -> PILImage.Image:
+    """The PNG opened and decoded by Pillow."""
+    im = PILImage.open(io.BytesIO(png))
+    im.load()
+    assert im.format == "PNG"
+    return im
+
+
+def png_bit_depth(png: bytes) -> int:
+    """The bit depth field of the PNG's IHDR chunk."""
+    return png[24]
+
+
+@pytest.fixture(scope="module")
+def opaque_case() -> tuple[Image, object]:
+    image = Image(pixels=PIXELS)
+    return image, quantize(image, 5)
+
+
+@pytest.fixture(scope="module")
+def transparent_case() -> tuple[Image, object]:
+    image = Image(pixels=PIXELS, opaque=OPAQUE)
+    return image, quantize(image, 4)
+
+
+def test_redraw_paints_each_pixel_with_its_palette_colour(transparent_case):
+    image, q = transparent_case
+    out = redraw(image, q)
+    assert out.shape == (20, 30, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[OPAQUE], q.palette[q.labels[OPAQUE]])
+    assert len(np.unique(out[OPAQUE], axis=0)) == q.n_colours
+
+
+def test_redraw_reproduces_an_image_with_no_more_colours_than_k():
+    colours = np.array([[250, 0, 0], [0, 120, 0], [10, 20, 200]], np.uint8)
+    image = Image(pixels=colours[RNG.integers(0, 3, (8, 9))])
+    np.testing.assert_array_equal(redraw(image, quantize(image, 5)), image.pixels)
+
+
+def test_redraw_of_a_single_colour_image_with_k_1_is_that_colour():
+    image = Image(pixels=np.full((6, 7, 3), (12, 34, 56), np.uint8))
+    np.testing.assert_array_equal(redraw(image, quantize(image, 1)), image.pixels)
+
+
+def test_redraw_of_a_large_image_makes_no_full_size_temporary():
+    image = Image(pixels=np.tile(PIXELS[:4, :5], (400, 400, 1)))  # 1600 x 2000 = 3.2 MP
+    q = quantize(image, 6)
+    tracemalloc.start()
+    try:
+        out = redraw(image, q)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The result itself plus one block of 2**20 int64 indices, and nothing per pixel more.
+    assert peak < out.nbytes + 8 * (1 << 20) + 1_000_000
+    np.testing.assert_array_equal(out, q.palette[q.labels])
+
+
+def test_redraw_png_is_rgb_for_an_opaque_image(opaque_case):
+    image, q = opaque_case
+    im = decoded(redraw_png(image, q))
+    assert im.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(im), redraw(image, q))
+
+
+def test_redraw_png_keeps_transparent_pixels_transparent(transparent_case):
+    image, q = transparent_case
+    rgba = np.asarray(decoded(redraw_png(image, q)))
+    assert rgba.shape == (20, 30, 4)
+    np.testing.assert_array_equal(rgba[..., 3], np.where(OPAQUE, 255, 0))
+    np.testing.assert_array_equal(rgba[OPAQUE, :3], redraw(image, q)[OPAQUE])
+
+
+def test_indexed_png_has_exactly_the_palette_and_decodes_to_the_redraw(opaque_case):
+    image, q = opaque_case
+    png = indexed_png(image, q)
+    im = decoded(png)
+    assert im.mode == "P" and "transparency" not in im.info
+    np.testing.assert_array_equal(np.reshape(im.getpalette(), (-1, 3)), q.palette)
+    np.testing.assert_array_equal(np.asarray(im), q.labels)
+    assert png_bit_depth(png) == 4  # 5 colours fit in 4 bits per pixel
+
+
+@pytest.mark.parametrize(("k", "bits"), [(2, 1), (4, 2), (16, 4), (17, 8)])
+def test_indexed_png_packs_few_colours_into_few_bits(k, bits):
+    image = Image(pixels=PIXELS)
+    assert png_bit_depth(indexed_png(image, quantize(image, k))) == bits
+
+
+def test_indexed_png_adds_one_transparent_entry(transparent_case):
+    image, q = transparent_case
+    im = decoded(indexed_png(image, q))
+    assert im.mode == "P" and im.info["transparency"] == q.n_colours
+    palette = np.reshape(im.getpalette(), (-1, 3))
+    assert len(palette) == q.n_colours + 1
+    np.testing.assert_array_equal(palette[: q.n_colours], q.palette)
+    np.testing.assert_array_equal(np.asarray(im), np.where(OPAQUE, q.labels, q.n_colours))
+
+
+def test_indexed_png_loads_back_as_the_redraw(transparent_case):
+    image, q = transparent_case
+    back = load_image(indexed_png(image, q))
+    np.testing.assert_array_equal(back.opaque, OPAQUE)
+    np.testing.assert_array_equal(back.pixels[OPAQUE], redraw(image, q)[OPAQUE])
+
+
+def test_indexed_png_with_256_colours_and_transparency_is_refused_plainly():
+    codes = np.arange(16 * 17)
+    pixels = np.stack([codes % 256, codes * 7 % 256, codes // 256 * 100], -1).astype(np.uint8)
+    opaque = np.ones(16 * 17, bool)
+    opaque[-3:] = False
+    image = Image(pixels=pixels.reshape(16, 17, 3), opaque=opaque.reshape(16, 17))
+    q = quantize(image, 256)
+    assert q.n_colours == 256
+    with pytest.raises(InputError, match="255 colours or fewer"):
+        indexed_png(image, q)
+    opaque_image = Image(pixels=image.pixels)
+    assert decoded(indexed_png(opaque_image, quantize(opaque_image, 256))).mode == "P"
+
+
+def test_file_sizes_compare_the_original_png_with_the_palette_png(opaque_case):
+    image, q = opaque_case
+    sizes = file_sizes(image, q)
+    assert isinstance(sizes, FileSizes)
+    assert sizes.original_png == len(encode_png(image.pixels))
+    assert sizes.indexed_png == len(indexed_png(image, q))
+    assert sizes.ratio == pytest.approx(sizes.original_png / sizes.indexed_png)
+
+
+def test_three_colour_photo_file_is_several_times_smaller():
+    image = load_sample("flower")
+    sizes = file_sizes(image, quantize(image, 3))
+    assert sizes.ratio > 3
+
+
+def test_quantization_of_another_image_is_refused(opaque_case):
+    _, q = opaque_case
+    other = Image(pixels=PIXELS[:10])
+    for function in (redraw, redraw_png, indexed_png, file_sizes):
+        with pytest.raises(InputError, match="Run the colour grouping again"):
+            function(other, q)
