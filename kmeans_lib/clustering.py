@@ -28,7 +28,7 @@ _COARSE_SHIFT = 3
 _COARSE_N_INIT = 3
 # Lloyd steps on the exact colours after the histogram fit; it starts close to a
 # minimum, so a few steps reach it (each is a pass over all distinct colours).
-POLISH_MAX_ITER = 30
+POLISH_MAX_ITER = 10
 
 
 @dataclass(frozen=True)
@@ -164,25 +164,29 @@ def fit_kmeans(
         labels = np.arange(points.n_points)
         return KMeansFit(centers, labels, 0.0, 0, time.perf_counter() - start)
 
-    coarse = points.coarse
+    X, coarse = points.X, points.coarse
     if coarse is not None and coarse.n_points > k:
         model = KMeans(k, n_init=_COARSE_N_INIT, random_state=random_state)
         model.fit(coarse.X, sample_weight=coarse.weights)
         n_iter = int(model.n_iter_)
         if polish:
-            model = KMeans(k, init=model.cluster_centers_, n_init=1, max_iter=POLISH_MAX_ITER)
-            model.fit(points.X, sample_weight=points.weights)
+            # Colour coordinates need no more than float32, which halves the
+            # memory traffic of each pass over up to millions of colours.
+            X = X.astype(np.float32)
+            start_centers = model.cluster_centers_.astype(np.float32)
+            model = KMeans(k, init=start_centers, n_init=1, max_iter=POLISH_MAX_ITER)
+            model.fit(X, sample_weight=points.weights.astype(np.float32))
             n_iter += int(model.n_iter_)
     else:
         model = KMeans(k, n_init=1, random_state=random_state)
-        model.fit(points.X, sample_weight=points.weights)
+        model.fit(X, sample_weight=points.weights)
         n_iter = int(model.n_iter_)
 
-    # A final exact assignment makes labels and inertia match the returned
-    # centres. Dropping a centre that no point is nearest to changes no label.
-    labels = model.predict(points.X)
+    # A final assignment of every point makes labels and inertia match the
+    # returned centres. Dropping a centre no point is nearest to changes no label.
+    labels = model.predict(X)
     used = np.bincount(labels, weights=points.weights, minlength=k) > 0
-    centers = model.cluster_centers_[used]
+    centers = model.cluster_centers_[used].astype(np.float64)
     labels = (np.cumsum(used) - 1)[labels]
     inertia = float(np.dot(points.weights, ((points.X - centers[labels]) ** 2).sum(axis=1)))
     return KMeansFit(centers, labels, inertia, n_iter, time.perf_counter() - start)
