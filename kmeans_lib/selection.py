@@ -1,0 +1,415 @@
+"""Choosing k: elbow sweep with its knee, silhouette sweep and per-sample silhouette.
+
+Inertia is exact over all pixels (weighted distinct colours). Silhouette is
+O(n^2) in the number of points it is computed on, so it is only ever computed
+on a random sample of pixels, drawn in proportion to the pixel counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from kneed import KneeLocator
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_samples,
+)
+
+from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, check_k, fit_kmeans
+from kmeans_lib.errors import InputError
+
+# 20,000 pixels already take about 3 s and 1.2 GB for one silhouette score.
+MAX_SILHOUETTE_SAMPLE = 20_000
+MAX_REPEATS = 20
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class ElbowCurve:
+    """Inertia for each k, from :func:`elbow_sweep`.
+
+    Attributes
+    ----------
+    ks : ndarray of int
+    inertia : ndarray of float
+        Weighted sum of squared distances to the nearest centre, over all pixels.
+    variance_explained : ndarray of float
+        ``1 - inertia / total``, where ``total`` is the sum of squares about the
+        weighted mean (the inertia of k=1): 0 at k=1, 1 when every distinct
+        point is its own cluster.
+    seconds : ndarray of float
+        Fit time of each k.
+    knee : int or None
+        The elbow of the inertia curve, None when there is no clear one.
+    """
+
+    ks: np.ndarray
+    inertia: np.ndarray
+    variance_explained: np.ndarray
+    seconds: np.ndarray
+    knee: int | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve as a table with readable column names."""
+        return pd.DataFrame(
+            {
+                "k": self.ks,
+                "Inertia": self.inertia,
+                "Variance explained (%)": 100.0 * self.variance_explained,
+                "Fit time (s)": self.seconds,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SilhouetteCurve:
+    """Cluster-quality scores for each k, from :func:`silhouette_sweep`.
+
+    All scores are computed on pixel samples; NaN where a k cannot be scored.
+
+    Attributes
+    ----------
+    ks : ndarray of int
+    mean, std : ndarray of float
+        Mean silhouette (-1 to 1, higher is better) and its standard deviation
+        over the repeated samples.
+    calinski_harabasz : ndarray of float
+        Mean Calinski-Harabasz index over the samples (higher is better).
+    davies_bouldin : ndarray of float
+        Mean Davies-Bouldin index over the samples (lower is better).
+    sample_size : int
+        Pixels in each sample.
+    """
+
+    ks: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    calinski_harabasz: np.ndarray
+    davies_bouldin: np.ndarray
+    sample_size: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scores as a table with readable column names."""
+        return pd.DataFrame(
+            {
+                "k": self.ks,
+                "Silhouette (mean)": self.mean,
+                "Silhouette (std)": self.std,
+                "Calinski-Harabasz": self.calinski_harabasz,
+                "Davies-Bouldin": self.davies_bouldin,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SilhouetteDetail:
+    """Per-sample silhouette values of one fit, for a silhouette ("knife") plot.
+
+    Attributes
+    ----------
+    values : ndarray of float, shape (n,)
+        Silhouette of each sampled pixel.
+    labels : ndarray of int, shape (n,)
+        Cluster of each sampled pixel (the fit's labels).
+    mean : float
+        Mean of ``values``: the silhouette score of the sample.
+    """
+
+    values: np.ndarray
+    labels: np.ndarray
+    mean: float
+
+
+def sample_points(
+    weights: np.ndarray, n: int, *, random_state: int | np.random.Generator = 0
+) -> np.ndarray:
+    """Draw ``n`` pixels at random and return the point each one belongs to.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (m,)
+        Pixel count of each point (1 per row for tables).
+    n : int
+        Pixels to draw, without replacement; when there are no more pixels
+        than ``n``, every pixel is taken once.
+    random_state : int or numpy.random.Generator, default 0
+
+    Returns
+    -------
+    ndarray of int, shape (min(n, total pixels),)
+        Point indices, sorted; a point appears once per pixel drawn, so points
+        are chosen in proportion to their weights.
+    """
+    ends = np.cumsum(np.rint(weights).astype(np.int64))
+    total = int(ends[-1]) if len(ends) else 0
+    if total <= n:
+        picks = np.arange(total)
+    else:
+        picks = np.sort(np.random.default_rng(random_state).choice(total, size=n, replace=False))
+    # Pixel p belongs to the point whose range of pixels [ends[i-1], ends[i]) holds p.
+    return np.searchsorted(ends, picks, side="right")
+
+
+def _check_ks(ks: Iterable[int]) -> np.ndarray:
+    """Return the k values sorted and de-duplicated, or raise InputError."""
+    values = [check_k(k) for k in ks]
+    if not values:
+        raise InputError("No values of k were given. Choose at least one number of clusters.")
+    return np.unique(values)
+
+
+def _check_points(points: WeightedPoints) -> None:
+    if points.n_points == 0:
+        raise InputError(
+            "There is nothing to cluster: the image has no visible pixels or the "
+            "table has no usable rows."
+        )
+
+
+def check_whole_number(value: int, name: str, low: int, high: int) -> int:
+    """Return ``value`` as an int if it is a whole number from ``low`` to ``high``.
+
+    ``name`` starts the error message, for example "The sample size".
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= high
+    ):
+        raise InputError(
+            f"{name} must be a whole number from {low:,} to {high:,}; got {value!r}. "
+            "Choose a value in that range."
+        )
+    return int(value)
+
+
+def find_knee(
+    ks: Iterable[float],
+    values: Iterable[float],
+    *,
+    curve: str = "convex",
+    direction: str = "decreasing",
+    sensitivity: float = 1.0,
+) -> int | None:
+    """The knee (elbow) of a curve by the Kneedle method (``kneed``).
+
+    Parameters
+    ----------
+    ks, values : sequences of the same length
+        The curve; points with a non-finite value are ignored.
+    curve : {"convex", "concave"}, default "convex"
+        "convex" with "decreasing" suits inertia against k.
+    direction : {"decreasing", "increasing"}, default "decreasing"
+    sensitivity : float, default 1.0
+        Kneedle's S: larger values ask for a more pronounced knee.
+
+    Returns
+    -------
+    int or None
+        The k at the knee; None with fewer than 3 points, a flat curve or no
+        clear knee (for example a straight line).
+    """
+    x = np.asarray(list(ks), dtype=np.float64)
+    y = np.asarray(list(values), dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise InputError("The curve needs exactly one value per k.")
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    # Kneedle normalises by the range, which is undefined for a flat curve.
+    if len(x) < 3 or np.ptp(y) == 0 or np.ptp(x) == 0:
+        return None
+    knee = KneeLocator(x, y, S=sensitivity, curve=curve, direction=direction).knee
+    return None if knee is None else int(round(knee))
+
+
+def elbow_sweep(
+    points: WeightedPoints,
+    ks: Iterable[int] = range(1, 21),
+    *,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> ElbowCurve:
+    """Fit k-means for each k and collect inertia, variance explained and time.
+
+    Parameters
+    ----------
+    points : WeightedPoints
+        Distinct colours weighted by pixel counts, or table rows.
+    ks : iterable of int, default 1 to 20
+        Numbers of clusters, each 1 to 256 (sorted, duplicates dropped).
+    random_state : int, default 0
+        Seed for every fit.
+    progress : callable, optional
+        Called after each k with the fraction of the sweep done (0 to 1).
+
+    Returns
+    -------
+    ElbowCurve
+    """
+    _check_points(points)
+    ks = _check_ks(ks)
+    mean = np.average(points.X, axis=0, weights=points.weights)
+    total = float(np.dot(points.weights, ((points.X - mean) ** 2).sum(axis=1)))
+    inertia = np.empty(len(ks))
+    seconds = np.empty(len(ks))
+    for i, k in enumerate(ks):
+        fit = fit_kmeans(points, int(k), random_state=random_state)
+        inertia[i], seconds[i] = fit.inertia, fit.seconds
+        if progress is not None:
+            progress((i + 1) / len(ks))
+    if total > 0:
+        # Clipped because the k=1 fit can land a rounding error away from ``total``.
+        explained = np.clip(1.0 - inertia / total, 0.0, 1.0)
+    else:
+        # All points coincide: one cluster already leaves nothing unexplained.
+        explained = np.ones(len(ks))
+    return ElbowCurve(
+        ks=ks,
+        inertia=inertia,
+        variance_explained=explained,
+        seconds=seconds,
+        knee=find_knee(ks, inertia),
+    )
+
+
+def _draw_sample(
+    points: WeightedPoints, sample_size: int, rng: int | np.random.Generator
+) -> np.ndarray:
+    """Sample indices after checking the size; shared by both silhouette entry points."""
+    _check_points(points)
+    sample_size = check_whole_number(sample_size, "The sample size", 10, MAX_SILHOUETTE_SAMPLE)
+    return sample_points(points.weights, sample_size, random_state=rng)
+
+
+def _scorable(labels: np.ndarray) -> bool:
+    """Silhouette needs 2 <= number of labels <= number of samples - 1."""
+    return 2 <= len(np.unique(labels)) <= len(labels) - 1
+
+
+def silhouette_sweep(
+    points: WeightedPoints,
+    ks: Iterable[int] = range(2, 11),
+    *,
+    sample_size: int = 5000,
+    n_repeats: int = 3,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> SilhouetteCurve:
+    """Silhouette, Calinski-Harabasz and Davies-Bouldin scores for each k.
+
+    Each k is fitted on all points; the scores are computed on ``n_repeats``
+    random pixel samples (the same samples for every k, so differences between
+    k are not sampling noise) and averaged.
+
+    Parameters
+    ----------
+    points : WeightedPoints
+    ks : iterable of int, default 2 to 10
+        Numbers of clusters, each 2 to 256. A k that is not below the number of
+        distinct points is reported as NaN: every point would be its own
+        cluster, which the silhouette cannot judge.
+    sample_size : int, default 5000
+        Pixels per sample, 10 to 20,000 (silhouette cost grows with its square).
+    n_repeats : int, default 3
+        Number of samples, 1 to 20.
+    random_state : int, default 0
+        Seed of the fits and of the samples.
+    progress : callable, optional
+        Called after each k with the fraction of the sweep done (0 to 1).
+
+    Returns
+    -------
+    SilhouetteCurve
+    """
+    ks = _check_ks(ks)
+    if ks[0] < 2:
+        raise InputError(
+            "The silhouette compares clusters with each other, so every k must be 2 or more."
+        )
+    n_repeats = check_whole_number(n_repeats, "The number of repeats", 1, MAX_REPEATS)
+    rng = np.random.default_rng(random_state)
+    samples = [_draw_sample(points, sample_size, rng) for _ in range(n_repeats)]
+    scores = np.full((len(ks), n_repeats, 3), np.nan)
+    for i, k in enumerate(ks):
+        if k < points.n_points:
+            labels = fit_kmeans(points, int(k), random_state=random_state).labels
+            for r, index in enumerate(samples):
+                X, sample_labels = points.X[index], labels[index]
+                if _scorable(sample_labels):
+                    scores[i, r] = (
+                        silhouette_samples(X, sample_labels).mean(),
+                        calinski_harabasz_score(X, sample_labels),
+                        davies_bouldin_score(X, sample_labels),
+                    )
+        if progress is not None:
+            progress((i + 1) / len(ks))
+    scored = np.isfinite(scores[:, :, 0]).any(axis=1)
+    # Rows without any score stay NaN; averaging them would only warn.
+    mean, std, ch, db = (np.full(len(ks), np.nan) for _ in range(4))
+    mean[scored] = np.nanmean(scores[scored, :, 0], axis=1)
+    std[scored] = np.nanstd(scores[scored, :, 0], axis=1)
+    ch[scored] = np.nanmean(scores[scored, :, 1], axis=1)
+    db[scored] = np.nanmean(scores[scored, :, 2], axis=1)
+    return SilhouetteCurve(
+        ks=ks,
+        mean=mean,
+        std=std,
+        calinski_harabasz=ch,
+        davies_bouldin=db,
+        sample_size=len(samples[0]),
+    )
+
+
+def silhouette_detail(
+    points: WeightedPoints,
+    fit: KMeansFit | Quantization,
+    *,
+    sample_size: int = 5000,
+    random_state: int = 0,
+) -> SilhouetteDetail:
+    """Silhouette of each pixel in a random sample, for a silhouette plot.
+
+    Parameters
+    ----------
+    points : WeightedPoints
+        The points ``fit`` was fitted on; for a quantization, the points of its
+        distinct colours: ``image_points(q.colours, q.colour_space)``.
+    fit : KMeansFit or Quantization
+        Its labels (``colour_labels`` for a quantization, which are palette
+        indices) say which cluster each point is in.
+    sample_size : int, default 5000
+        Pixels to sample, 10 to 20,000.
+    random_state : int, default 0
+        Seed of the sample.
+
+    Returns
+    -------
+    SilhouetteDetail
+
+    Raises
+    ------
+    InputError
+        When the fit does not belong to the points, or the sample has fewer
+        than two clusters (for example k = 1).
+    """
+    labels = fit.colour_labels if isinstance(fit, Quantization) else fit.labels
+    if len(labels) != points.n_points:
+        raise InputError(
+            "This clustering result belongs to different data. Run the clustering again."
+        )
+    index = _draw_sample(points, sample_size, random_state)
+    X, labels = points.X[index], labels[index]
+    if not _scorable(labels):
+        raise InputError(
+            "The silhouette compares clusters with each other, so it needs at least two "
+            "clusters with more than one point. Choose k of 2 or more."
+        )
+    values = silhouette_samples(X, labels)
+    return SilhouetteDetail(values=values, labels=labels, mean=float(values.mean()))
