@@ -25,7 +25,6 @@ MAX_K = 256
 COARSE_MIN_POINTS = 20_000
 # 5 bits per channel: at most 32**3 = 32,768 bins, each 8 levels wide.
 _COARSE_SHIFT = 3
-_COARSE_N_INIT = 3
 # Lloyd steps on the exact colours after the histogram fit; it starts close to a
 # minimum, so a few steps reach it (each is a pass over all distinct colours).
 POLISH_MAX_ITER = 10
@@ -37,7 +36,8 @@ class WeightedPoints:
 
     Attributes
     ----------
-    X : ndarray of float64, shape (m, d)
+    X : ndarray of float32 or float64, shape (m, d)
+        Coordinates: float32 for colours, float64 for table rows.
     weights : ndarray of float64, shape (m,)
     coarse : WeightedPoints or None
         A smaller summary of the same points (histogram bin means weighted by bin
@@ -105,7 +105,8 @@ def _colour_histogram(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -
     sums = np.column_stack(
         [np.bincount(bins, weights=weights * X[:, j], minlength=1 << 15) for j in range(3)]
     )
-    return WeightedPoints(X=sums[occupied] / totals[occupied, None], weights=totals[occupied])
+    means = (sums[occupied] / totals[occupied, None]).astype(X.dtype)
+    return WeightedPoints(X=means, weights=totals[occupied])
 
 
 def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
@@ -123,7 +124,9 @@ def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
         One point per distinct colour weighted by its pixel count, with a colour
         histogram as ``coarse`` when there are many distinct colours.
     """
-    X = to_features(colours.colours, space)
+    # float32 is ample for colour coordinates and halves the memory and the
+    # memory traffic of every k-means pass over millions of distinct colours.
+    X = to_features(colours.colours, space).astype(np.float32)
     weights = colours.counts.astype(np.float64)
     coarse = None
     if colours.n_colours > COARSE_MIN_POINTS:
@@ -136,6 +139,7 @@ def fit_kmeans(
     k: int,
     *,
     random_state: int = 0,
+    n_init: int = 3,
     polish: bool = True,
 ) -> KMeansFit:
     """Weighted k-means with scikit-learn's :class:`~sklearn.cluster.KMeans`.
@@ -148,6 +152,9 @@ def fit_kmeans(
         positions than ``k``, every point becomes its own cluster.
     random_state : int, default=0
         Seed of the k-means++ initialisation; the same seed gives the same fit.
+    n_init : int, default=3
+        Number of k-means++ starts, keeping the best: on the histogram when
+        ``points.coarse`` is set (where extra starts are cheap), else on the points.
     polish : bool, default=True
         When ``points.coarse`` is set: refine the histogram fit with Lloyd steps
         on the exact points. Without it the histogram centres are only assigned
@@ -166,19 +173,15 @@ def fit_kmeans(
 
     X, coarse = points.X, points.coarse
     if coarse is not None and coarse.n_points > k:
-        model = KMeans(k, n_init=_COARSE_N_INIT, random_state=random_state)
+        model = KMeans(k, n_init=n_init, random_state=random_state)
         model.fit(coarse.X, sample_weight=coarse.weights)
         n_iter = int(model.n_iter_)
         if polish:
-            # Colour coordinates need no more than float32, which halves the
-            # memory traffic of each pass over up to millions of colours.
-            X = X.astype(np.float32)
-            start_centers = model.cluster_centers_.astype(np.float32)
-            model = KMeans(k, init=start_centers, n_init=1, max_iter=POLISH_MAX_ITER)
-            model.fit(X, sample_weight=points.weights.astype(np.float32))
+            model = KMeans(k, init=model.cluster_centers_, n_init=1, max_iter=POLISH_MAX_ITER)
+            model.fit(X, sample_weight=points.weights)
             n_iter += int(model.n_iter_)
     else:
-        model = KMeans(k, n_init=1, random_state=random_state)
+        model = KMeans(k, n_init=n_init, random_state=random_state)
         model.fit(X, sample_weight=points.weights)
         n_iter = int(model.n_iter_)
 

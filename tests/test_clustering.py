@@ -49,6 +49,16 @@ def test_weighted_fit_has_the_same_objective_as_a_fit_on_every_pixel(china, spac
     assert points.weights.sum() == china.n_pixels
 
 
+def test_unpolished_fit_is_exact_for_its_histogram_centres(china):
+    points = image_points(count_colours(china))
+    rough = fit_kmeans(points, 8, random_state=0, polish=False)
+    polished = fit_kmeans(points, 8, random_state=0)
+    assert rough.inertia == pytest.approx(
+        inertia_over_every_pixel(china, rough.centers, "rgb"), rel=1e-9
+    )
+    assert polished.inertia <= rough.inertia
+
+
 def test_small_input_is_fitted_directly_with_the_same_objective():
     image = few_colour_image(50)
     points = image_points(count_colours(image))
