@@ -1,0 +1,87 @@
+"""Redraw: the picture and its k-colour redraw side by side, with the palette and the numbers."""
+
+import streamlit as st
+
+from kmeans_app import cache, state, widgets
+
+settings = state.current()
+source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
+picture = cache.image(source)
+counts = cache.colours(source)
+fit = cache.quantization(source, k, space, seed)
+
+st.header("Redraw the picture with k colours")
+if fit.note:
+    st.info(fit.note)
+
+left, right = st.columns(2)
+left.image(
+    cache.original_preview(source),
+    caption=f"Original: {picture.width:,} × {picture.height:,} pixels, "
+    f"{counts.n_colours:,} different colours",
+)
+right.image(
+    cache.redraw_preview(source, k, space, seed),
+    caption=f"Redrawn with {fit.n_colours} colour{'s' if fit.n_colours != 1 else ''}",
+    output_format="PNG",
+)
+
+st.subheader("The palette")
+st.caption(
+    "Each colour is the average of one group of pixels; the percentage is its share of the picture."
+)
+widgets.swatches(fit.hex_codes(), fit.shares)
+
+st.subheader("Before and after")
+quality = cache.quality(source, k, space, seed)
+pixels, colours, psnr, delta_e = st.columns(4)
+pixels.metric(
+    "Pixels", f"{counts.n_pixels:,}", help="Pixels that take part (transparent ones do not)."
+)
+colours.metric("Different colours", f"{counts.n_colours:,} → {fit.n_colours:,}")
+psnr.metric("PSNR", f"{quality.psnr:.1f} dB")
+delta_e.metric("Mean ΔE", f"{quality.mean_delta_e:.1f}")
+st.markdown(
+    f"- **PSNR** compares the two pictures pixel by pixel: higher is closer, and from about "
+    f"30 dB up the difference is hard to see. Here it is {quality.psnr:.1f} dB.\n"
+    f"- **Mean ΔE** is the average colour difference as people perceive it: about 1 is barely "
+    f"visible, above 10 the colours clearly differ. Here it is {quality.mean_delta_e:.1f}."
+)
+# Last of the numbers: on a large photo the two PNG encodings take a few seconds.
+sizes = cache.file_sizes(source, k, space, seed)
+st.markdown(
+    f"- **File size**: saved as PNG, the original takes {widgets.file_size(sizes.original_png)}; "
+    f"with only {fit.n_colours} colours it takes {widgets.file_size(sizes.indexed_png)}, "
+    f"**{sizes.ratio:.1f}× smaller**."
+)
+
+st.subheader("Downloads")
+stem = source.name.rsplit(".", 1)[0]
+png, csv, json, gpl = st.columns(4)
+png.download_button(
+    "Redrawn picture (PNG, full size)",
+    # Built only when clicked: a full-size PNG can take seconds and megabytes.
+    data=cache.redraw_png_on_click(source, k, space, seed),
+    file_name=f"{stem}-{k}-colours.png",
+    mime="image/png",
+    key="download_png",
+    on_click="ignore",
+)
+files = cache.palette_files(source, k, space, seed)
+for column, (extension, mime, label) in zip(
+    (csv, json, gpl),
+    (
+        ("csv", "text/csv", "Palette (CSV)"),
+        ("json", "application/json", "Palette (JSON)"),
+        ("gpl", "text/plain", "Palette (GIMP .gpl)"),
+    ),
+    strict=True,
+):
+    column.download_button(
+        label,
+        files[extension],
+        file_name=f"{stem}-palette.{extension}",
+        mime=mime,
+        key=f"download_{extension}",
+        on_click="ignore",
+    )

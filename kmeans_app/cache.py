@@ -1,0 +1,297 @@
+"""Cached calls into kmeans_lib, keyed by content hash and parameters.
+
+Full-resolution images, colour counts, points and fits use ``st.cache_resource``:
+``st.cache_data`` would keep a pickled copy and unpickle a fresh one on every
+rerun, tens of megabytes for a 12-megapixel photo. These objects are frozen
+dataclasses that nothing modifies. Everything else (previews, figures, sweeps,
+files) uses ``st.cache_data``. Every cache has ``max_entries``, so memory stays
+flat over a long session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from kmeans_app.sources import PicturePoints, Source, TablePoints
+from kmeans_lib import figures, metrics, palette_io, redraw, selection, tabular
+from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
+from kmeans_lib.clustering import quantize as quantize_image
+from kmeans_lib.colour_space import to_srgb
+from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
+from kmeans_lib.pixels import ColourCounts, colour_codes, count_colours, pixel_dataframe
+
+# Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
+# so previews stay below that (and below the 1,600 px the design allows).
+PREVIEW_MAX_SIDE = 1400
+THUMBNAIL_MAX_SIDE = 320
+STRIP_KS = (2, 3, 4, 8, 16, 32)
+PIXEL_TABLE_MAX_ROWS = 300_000
+
+_KEYED = {cls: attrgetter("cache_key") for cls in (Source, PicturePoints, TablePoints)}
+Points = PicturePoints | TablePoints
+T = TypeVar("T")
+
+
+def _with_progress(text: str, work: Callable[[selection.Progress], T]) -> T:
+    """Run ``work(progress)`` under a progress bar that disappears when it is done.
+
+    Called inside cached functions: Streamlit replays the bar's messages on a
+    cache hit, which ends with the bar removed again.
+    """
+    bar = st.progress(0.0, text=text)
+    result = work(lambda fraction: bar.progress(fraction, text=text))
+    bar.empty()
+    return result
+
+
+# --- pictures -----------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Reading the picture…")
+def image(source: Source) -> Image:
+    """The decoded picture (raises InputError for a file that is not a usable image)."""
+    if source.data is None:
+        return load_sample(source.name)
+    return load_image(source.data, name=source.name)
+
+
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Counting colours…")
+def colours(source: Source) -> ColourCounts:
+    """The picture's distinct colours and their pixel counts."""
+    return count_colours(image(source))
+
+
+@st.cache_resource(max_entries=3, hash_funcs=_KEYED, show_spinner="Grouping the colours…")
+def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
+    """The picture reduced to ``k`` colours."""
+    return quantize_image(image(source), k, colour_space=space, random_state=seed)
+
+
+def _png_preview(picture: Image, max_side: int) -> bytes:
+    small = resize_to_fit(picture, max_side)
+    return encode_png(small.pixels, small.opaque)
+
+
+def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
+    """The full-resolution redraw as an Image (transparent where the original is)."""
+    picture = image(source)
+    pixels = redraw.redraw(picture, quantization(source, k, space, seed))
+    return Image(pixels, picture.opaque, picture.name)
+
+
+@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner=False)
+def original_preview(source: Source) -> bytes:
+    """The picture as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
+    return _png_preview(image(source), PREVIEW_MAX_SIDE)
+
+
+@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
+    """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
+    return _png_preview(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
+
+
+def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callable[[], bytes]:
+    """A callable that builds the full-resolution redraw PNG when a download is clicked.
+
+    Not cached: Streamlit runs it in a thread without a script context, and a
+    full-size PNG is not worth keeping in memory after it was sent.
+    """
+    picture, result = image(source), quantization(source, k, space, seed)
+    return lambda: redraw.redraw_png(picture, result)
+
+
+@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
+    """MSE, PSNR and mean ΔE between the picture and its redraw."""
+    return metrics.quality(image(source), quantization(source, k, space, seed))
+
+
+@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Measuring the original's file size…")
+def original_png_size(source: Source) -> int:
+    """Bytes of the picture saved as a full-colour PNG."""
+    picture = image(source)
+    return len(encode_png(picture.pixels, picture.opaque))
+
+
+@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner="Measuring file sizes…")
+def file_sizes(source: Source, k: int, space: str, seed: int) -> redraw.FileSizes:
+    """PNG size of the original against the k-colour (indexed) PNG.
+
+    Built here rather than with ``redraw.file_sizes``, which encodes the original
+    again for every k: seconds each time on a 12-megapixel photo.
+    """
+    original = original_png_size(source)
+    indexed = len(redraw.indexed_png(image(source), quantization(source, k, space, seed)))
+    return redraw.FileSizes(original_png=original, indexed_png=indexed, ratio=original / indexed)
+
+
+@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, str]:
+    """The palette as CSV, JSON and GIMP palette text, by file extension."""
+    fit = quantization(source, k, space, seed)
+    return {
+        "csv": palette_io.palette_csv(fit),
+        "json": palette_io.palette_json(fit),
+        "gpl": palette_io.palette_gpl(fit, name=f"{source.name}, {fit.n_colours} colours"),
+    }
+
+
+@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Redrawing small previews…")
+def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes]]:
+    """Small redraws at each k of :data:`STRIP_KS`, fitted on a small copy of the picture."""
+    small = resize_to_fit(image(source), THUMBNAIL_MAX_SIDE)
+    strip = []
+    for k in STRIP_KS:
+        fit = quantize_image(small, k, colour_space=space, random_state=seed)
+        strip.append((k, encode_png(redraw.redraw(small, fit), small.opaque)))
+    return strip
+
+
+@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner="Building the pixel table…")
+def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataFrame, int]:
+    """The pixel dataframe (R, G, B) with each pixel's cluster (1 = most common) and hex code.
+
+    Returns the table and the picture's number of opaque pixels. Pictures with more
+    than :data:`PIXEL_TABLE_MAX_ROWS` pixels give a random sample of that many rows,
+    in reading order, so the table and its CSV stay a manageable size.
+    """
+    picture = image(source)
+    labels = quantization(source, k, space, seed).labels
+    frame = pixel_dataframe(picture)
+    frame["cluster"] = (
+        labels.reshape(-1) if picture.opaque is None else labels[picture.opaque]
+    ) + 1
+    total = len(frame)
+    if total > PIXEL_TABLE_MAX_ROWS:
+        frame = frame.sample(PIXEL_TABLE_MAX_ROWS, random_state=seed).sort_index()
+    frame["hex"] = np.char.mod("#%06x", colour_codes(frame[["R", "G", "B"]].to_numpy()))
+    return frame, total
+
+
+# --- points: a picture's colours or a table's rows ----------------------------------------
+
+
+@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Reading the table…")
+def table(source: Source) -> pd.DataFrame:
+    """A built-in sample table or an uploaded CSV (raises InputError for a bad file)."""
+    if source.data is None:
+        return tabular.load_table_sample(source.name)
+    return tabular.read_csv(source.data)
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+def prepared_table(spec: TablePoints) -> tabular.PreparedTable:
+    """The chosen columns of a table, scaled, with the rows that were used."""
+    return tabular.table_points(table(spec.source), spec.columns, spec.scaling)
+
+
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
+def points(spec: Points) -> WeightedPoints:
+    """The weighted points k-means works on for a picture or a table."""
+    if isinstance(spec, PicturePoints):
+        return image_points(colours(spec.source), spec.space)
+    return prepared_table(spec).points
+
+
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Grouping…")
+def fit(spec: Points, k: int, seed: int) -> KMeansFit:
+    """k-means with ``k`` clusters on the points."""
+    return fit_kmeans(points(spec), k, random_state=seed)
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
+    """Inertia and variance explained for k = 1 to 20, with its knee."""
+    return _with_progress(
+        "Trying k = 1 to 20…",
+        lambda progress: selection.elbow_sweep(points(spec), random_state=seed, progress=progress),
+    )
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
+    """Silhouette (with its spread), Calinski–Harabasz and Davies–Bouldin for k = 2 to 10."""
+    return _with_progress(
+        "Scoring k = 2 to 10 on samples…",
+        lambda progress: selection.silhouette_sweep(
+            points(spec), random_state=seed, progress=progress
+        ),
+    )
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner="Scoring each point…")
+def silhouette_knife(spec: Points, k: int, seed: int) -> go.Figure:
+    """The per-cluster silhouette plot for ``k``."""
+    result = fit(spec, k, seed)
+    detail = selection.silhouette_detail(points(spec), result, random_state=seed)
+    # A picture's clusters are drawn in their own colours; a table's in the template's.
+    palette = to_srgb(result.centers, spec.space) if isinstance(spec, PicturePoints) else None
+    return figures.silhouette_knife_figure(detail, palette)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def elbow_figure(curve: selection.ElbowCurve, metric: str) -> go.Figure:
+    """The elbow chart of ``curve`` showing ``metric``."""
+    return figures.elbow_figure(curve, metric=metric)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def silhouette_figure(curve: selection.SilhouetteCurve) -> go.Figure:
+    """Silhouette by k with its spread."""
+    return figures.silhouette_figure(curve)
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+def cluster_sizes(spec: TablePoints, k: int, seed: int) -> pd.DataFrame:
+    """Rows per cluster (numbered from 1), split by the table's class column if it has one.
+
+    A class column is a non-numeric column with at most 20 distinct values, such as
+    iris's species: the split shows how well the clusters recover the known classes.
+    """
+    prepared = prepared_table(spec)
+    rows = table(spec.source).loc[prepared.index]
+    clusters = pd.Series(fit(spec, k, seed).labels + 1, index=rows.index, name="cluster")
+    numeric = set(tabular.numeric_columns(rows))
+    classes = [name for name in rows.columns if name not in numeric and rows[name].nunique() <= 20]
+    if classes:
+        return pd.crosstab(clusters, rows[classes[0]])
+    return clusters.value_counts().sort_index().rename("rows").to_frame()
+
+
+# --- 3D views ---------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner="Drawing the colour cube…")
+def colour_cube(
+    source: Source,
+    k: int,
+    space: str,
+    seed: int,
+    colour_by: str,
+    max_points: int,
+    clusters: tuple[int, ...] | None,
+) -> go.Figure:
+    """The picture's pixels in the RGB cube, coloured by cluster or by their own colour."""
+    return figures.rgb_scatter_3d(
+        image(source),
+        quantization(source, k, space, seed),
+        colour_by=colour_by,
+        max_points=max_points,
+        random_state=seed,
+        clusters=None if clusters is None else list(clusters),
+    )
+
+
+@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+def table_cube(spec: TablePoints, axes: tuple[str, str, str], k: int, seed: int) -> go.Figure:
+    """Three columns of the table's used rows, coloured by cluster."""
+    rows = table(spec.source).loc[prepared_table(spec).index]
+    return figures.table_scatter_3d(rows, list(axes), fit(spec, k, seed).labels, random_state=seed)

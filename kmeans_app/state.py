@@ -1,0 +1,225 @@
+"""The shared sidebar: picture, k, colour space and seed.
+
+The settings live in ``st.session_state`` under the widgets' keys and are mirrored
+in ``st.query_params`` (``image``, ``k``, ``space``, ``seed``), so a copied link
+opens the same view. The URL is read once, on a session's first run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from kmeans_app import cache
+from kmeans_app.sources import Source
+from kmeans_lib.clustering import MAX_K
+from kmeans_lib.colour_space import COLOUR_SPACES
+from kmeans_lib.errors import InputError
+from kmeans_lib.images import sample_names
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+DEFAULT_K = 8
+SLIDER_MAX_K = 64
+PRESETS = (3, 16)
+DEFAULT_SPACE = "rgb"
+DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1  # numpy's limit for a seed
+UPLOAD = "upload"
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
+SPACE_LABELS = {
+    "rgb": "RGB (how a screen stores colour)",
+    "lab": "CIELAB (how people see colour)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar chose: the picture, k, the colour space and the seed."""
+
+    picture: Source
+    k: int
+    space: str
+    seed: int
+
+
+def current() -> Settings:
+    """The settings of this run, as the sidebar left them in session state."""
+    state = st.session_state
+    return Settings(state.picture, int(state.k_number), state.colour_space, int(state.seed))
+
+
+def set_k(k: int) -> None:
+    """Set k on both k widgets; call from a widget callback, before they are drawn."""
+    st.session_state.k_number = k
+    st.session_state.k = min(k, SLIDER_MAX_K)
+
+
+def _k_from_slider() -> None:
+    st.session_state.k_number = st.session_state.k
+
+
+def _k_from_number() -> None:
+    st.session_state.k = min(st.session_state.k_number, SLIDER_MAX_K)
+
+
+def _int_param(name: str, low: int, high: int, notices: list[str]) -> int | None:
+    """An integer query parameter in ``low..high``, or None (with a notice if it was bad)."""
+    text = st.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        notices.append(f"The link's {name} “{text}” is not a whole number from {low} to {high}.")
+        return None
+    return value
+
+
+def _initialise() -> list[str]:
+    """On a session's first run, fill session state from the URL or the defaults.
+
+    Returns a short notice for each query parameter that could not be used.
+    """
+    notices: list[str] = []
+    samples = sample_names()
+    image = st.query_params.get("image", samples[0])
+    if image not in samples:
+        notices.append(f"There is no sample picture called “{image}”.")
+        image = samples[0]
+    space = st.query_params.get("space", DEFAULT_SPACE)
+    if space not in COLOUR_SPACES:
+        notices.append(f"The colour space “{space}” is unknown; use rgb or lab.")
+        space = DEFAULT_SPACE
+    k = _int_param("k", 1, MAX_K, notices)
+    seed = _int_param("seed", 0, MAX_SEED, notices)
+
+    state = st.session_state
+    state.image_source = image
+    state.picture = Source.sample(image)
+    state.colour_space = space
+    state.seed = DEFAULT_SEED if seed is None else seed
+    set_k(DEFAULT_K if k is None else k)
+    return notices
+
+
+def uploaded(file: UploadedFile) -> Source:
+    """The upload as a :class:`Source`, reading and hashing each uploaded file only once."""
+    seen = st.session_state.setdefault("uploads_seen", {})
+    if file.file_id not in seen:
+        # Only the latest upload is worth keeping: older entries would pin their bytes.
+        seen.clear()
+        seen[file.file_id] = Source.upload(file.name, file.getvalue())
+    return seen[file.file_id]
+
+
+def _use_upload(source: Source) -> None:
+    """Make an uploaded picture current, or show why it cannot be used.
+
+    A refused file is remembered with its message, so reruns do not decode it again.
+    """
+    state = st.session_state
+    if source.cache_key == state.picture.cache_key:
+        return
+    refused = state.get("refused_upload")
+    if refused is None or refused[0] != source.cache_key:
+        try:
+            cache.image(source)  # decodes and checks the file once; later runs hit the cache
+        except InputError as error:
+            message = (
+                f"“{source.name}” cannot be used: {error} The previous picture is still shown."
+            )
+            refused = state.refused_upload = (source.cache_key, message)
+        else:
+            state.picture = source
+            return
+    st.error(refused[1])
+
+
+def _picture_controls() -> None:
+    """The picture chooser: a built-in sample or an uploaded file."""
+    state = st.session_state
+    st.radio(
+        "Picture",
+        [*sample_names(), UPLOAD],
+        format_func=lambda v: "Upload my own" if v == UPLOAD else f"Sample photo: {v.title()}",
+        key="image_source",
+    )
+    if state.image_source != UPLOAD:
+        state.picture = Source.sample(state.image_source)
+        return
+    file = st.file_uploader(
+        "Your picture (PNG, JPEG, WebP, GIF, BMP or TIFF)", type=IMAGE_TYPES, key="upload"
+    )
+    if file is None:
+        st.caption(f"Until you choose a file, the app keeps showing “{state.picture.name}”.")
+        return
+    _use_upload(uploaded(file))
+
+
+def _k_controls() -> None:
+    """k as a slider, a number box for larger values, and the two presets."""
+    st.slider(
+        "Number of colours (k)",
+        1,
+        SLIDER_MAX_K,
+        key="k",
+        on_change=_k_from_slider,
+        help="k-means groups the picture's colours into this many groups, one palette colour each.",
+    )
+    st.number_input(
+        f"…or type any k up to {MAX_K}", 1, MAX_K, step=1, key="k_number", on_change=_k_from_number
+    )
+    for column, k in zip(st.columns(len(PRESETS)), PRESETS, strict=True):
+        column.button(f"{k} colours", key=f"preset_{k}", on_click=set_k, args=(k,), width="stretch")
+
+
+def _write_url(settings: Settings) -> None:
+    """Mirror the settings in the URL (only when they changed, to avoid needless messages)."""
+    wanted = {"k": str(settings.k), "space": settings.space}
+    if settings.picture.sample_name is not None:
+        wanted["image"] = settings.picture.sample_name
+    if settings.seed != DEFAULT_SEED:
+        wanted["seed"] = str(settings.seed)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def sidebar() -> tuple[Settings, list[str]]:
+    """Draw the shared sidebar controls.
+
+    Returns
+    -------
+    settings : Settings
+        The picture, k, colour space and seed for this run.
+    notices : list of str
+        Plain sentences about query parameters that were ignored (first run only).
+    """
+    notices = _initialise() if "picture" not in st.session_state else []
+    with st.sidebar:
+        _picture_controls()
+        _k_controls()
+        st.radio(
+            "Measure colour differences in",
+            COLOUR_SPACES,
+            format_func=SPACE_LABELS.get,
+            key="colour_space",
+        )
+        with st.expander("Advanced"):
+            st.number_input(
+                "Random seed",
+                0,
+                MAX_SEED,
+                step=1,
+                key="seed",
+                help="k-means starts from randomly picked colours. The same seed always "
+                "gives the same palette; another seed may give a slightly different one.",
+            )
+    settings = current()
+    _write_url(settings)
+    return settings, notices

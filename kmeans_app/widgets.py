@@ -1,0 +1,122 @@
+"""Display pieces shared by several pages: palette swatches and the choosing-k panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+
+import streamlit as st
+
+from kmeans_app import cache
+from kmeans_app.sources import PicturePoints, TablePoints
+from kmeans_lib.errors import InputError
+
+# A grey border at half opacity reads on both the light and the dark theme.
+_SWATCH_STYLE = """
+<style>
+.swatches { display: flex; flex-wrap: wrap; gap: 0.6rem; }
+.swatch { display: flex; flex-direction: column; align-items: center; width: 5.5rem;
+          font-size: 0.8rem; line-height: 1.3; }
+.swatch .chip { width: 100%; height: 2.8rem; border-radius: 0.4rem;
+                border: 1px solid rgba(128, 128, 128, 0.5); }
+</style>
+"""
+
+INERTIA_SENTENCE = (
+    "Inertia adds up, over every pixel, the squared distance from its colour to its group's "
+    "colour: lower means a closer fit, and it always drops as k grows, so look for the bend "
+    "(the elbow) after which extra groups help much less."
+)
+SILHOUETTE_SENTENCE = (
+    "The silhouette (from −1 to 1) says how clearly each point sits in its own group rather "
+    "than the nearest other one: higher is better. It is measured on random samples, and the "
+    "band shows how much it varies between them."
+)
+TABLE_SENTENCE = (
+    "Calinski–Harabasz: higher means groups that are tight and far apart. "
+    "Davies–Bouldin: lower means groups that overlap less."
+)
+
+# Enough digits to compare k with k, no more.
+PER_K_FORMATS = {
+    "Inertia": st.column_config.NumberColumn(format="%.4g"),
+    "Variance explained (%)": st.column_config.NumberColumn(format="%.1f"),
+    "Fit time (s)": st.column_config.NumberColumn(format="%.2f"),
+    "Silhouette (mean)": st.column_config.NumberColumn(format="%.3f"),
+    "Silhouette (std)": st.column_config.NumberColumn(format="%.3f"),
+    "Calinski-Harabasz": st.column_config.NumberColumn(format="%.4g"),
+    "Davies-Bouldin": st.column_config.NumberColumn(format="%.3f"),
+}
+
+
+def percent(share: float) -> str:
+    """A share (0–1) as a short percentage, without rounding small shares to zero."""
+    return "<0.1%" if 0 < share < 0.001 else f"{share:.1%}"
+
+
+def file_size(n_bytes: int) -> str:
+    """A byte count in kB or MB, as people read file sizes."""
+    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:,.0f} kB"
+
+
+def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
+    """The palette as colour chips, each with its hex code and share of pixels."""
+    items = "".join(
+        f'<div class="swatch" data-hex="{escape(code)}">'
+        f'<div class="chip" style="background: {escape(code)}"></div>'
+        f"<code>{escape(code)}</code><span>{percent(share)}</span></div>"
+        for code, share in zip(hex_codes, shares, strict=True)
+    )
+    st.html(f'{_SWATCH_STYLE}<div class="swatches">{items}</div>')
+
+
+def choose_k_panel(
+    spec: PicturePoints | TablePoints, seed: int, k: int, use_k: Callable[[int], None]
+) -> None:
+    """Elbow (with its knee and a button to use it), silhouette by k, the per-k table
+    and the per-cluster silhouette at the current ``k``."""
+    curve = cache.elbow(spec, seed)
+    st.subheader("The elbow method")
+    explained = st.toggle("Show % of variation explained instead of inertia", key="elbow_variance")
+    st.plotly_chart(
+        cache.elbow_figure(curve, "variance_explained" if explained else "inertia"),
+        key="elbow_chart",
+    )
+    st.caption(INERTIA_SENTENCE)
+    if curve.knee is None:
+        st.info("This curve has no clear elbow: no single k stands out, so pick by eye.")
+    else:
+        st.success(f"The elbow is at k = {curve.knee}: beyond it, more groups help much less.")
+        st.button(
+            f"Use k = {curve.knee}",
+            key="use_knee",
+            type="primary",
+            on_click=use_k,
+            args=(curve.knee,),
+        )
+
+    st.subheader("The silhouette method")
+    scores = cache.silhouettes(spec, seed)
+    st.plotly_chart(cache.silhouette_figure(scores), key="silhouette_chart")
+    st.caption(SILHOUETTE_SENTENCE)
+
+    st.subheader("Every k in numbers")
+    st.dataframe(
+        curve.to_frame().merge(scores.to_frame(), on="k", how="left"),
+        hide_index=True,
+        column_config=PER_K_FORMATS,
+        key="per_k_table",
+    )
+    st.caption(TABLE_SENTENCE)
+
+    st.subheader(f"How well each point fits its group at k = {k}")
+    try:
+        knife = cache.silhouette_knife(spec, k, seed)
+    except InputError as error:  # k = 1, or too few points: the library says why
+        st.info(str(error))
+        return
+    st.plotly_chart(knife, key="knife_chart")
+    st.caption(
+        "Each band is one group; each sliver, one sampled point, as long as its silhouette. "
+        "Bands that reach past the dashed average line are well separated groups."
+    )

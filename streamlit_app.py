@@ -1,0 +1,64 @@
+"""K-Means Colour Explorer: the frame around every page (``streamlit run streamlit_app.py``)."""
+
+import logging
+
+import streamlit as st
+
+from kmeans_app import state
+from kmeans_lib.errors import InputError
+
+st.set_page_config(
+    page_title="K-Means Colour Explorer", page_icon=":material/palette:", layout="wide"
+)
+
+# The page files live in app_pages/, not pages/: Streamlit 1.67 still treats a pages/
+# folder as a legacy multipage app (until st.navigation first runs, and on every AppTest
+# rerun), which then runs a page file without this frame around it.
+PAGES = [
+    st.Page(
+        "app_pages/redraw.py",
+        title="Redraw",
+        icon=":material/brush:",
+        url_path="redraw",
+        default=True,
+    ),
+    st.Page(
+        "app_pages/choose_k.py", title="Choose k", icon=":material/show_chart:", url_path="choose-k"
+    ),
+    st.Page(
+        "app_pages/explore_3d.py",
+        title="Explore in 3D",
+        icon=":material/view_in_ar:",
+        url_path="explore-3d",
+    ),
+    st.Page(
+        "app_pages/your_data.py",
+        title="Your data",
+        icon=":material/table_chart:",
+        url_path="your-data",
+    ),
+    st.Page(
+        "app_pages/how_it_works.py",
+        title="How it works",
+        icon=":material/lightbulb:",
+        url_path="how-it-works",
+    ),
+]
+
+page = st.navigation(PAGES)
+st.title("K-Means Colour Explorer")
+settings, notices = state.sidebar()
+for notice in notices:
+    st.warning(f"{notice} The default is used instead.", icon=":material/link_off:")
+
+try:
+    page.run()
+except InputError as error:
+    st.error(str(error))
+except Exception:
+    # The viewer gets a plain sentence; the details go to the server log.
+    logging.getLogger(__name__).exception("Page %s failed", page.title)
+    st.error(
+        "Something went wrong while working on this picture. "
+        "Try another picture or another number of colours."
+    )
