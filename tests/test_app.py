@@ -1,0 +1,170 @@
+"""The dashboard driven through Streamlit's AppTest: pages, sidebar controls, uploads, URL."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+# Generous: the machine that runs these is small and shared.
+TIMEOUT = 30
+PAGES = [
+    "app_pages/redraw.py",
+    "app_pages/choose_k.py",
+    "app_pages/explore_3d.py",
+    "app_pages/your_data.py",
+    "app_pages/how_it_works.py",
+]
+
+
+def open_app(query: dict[str, str] | None = None) -> AppTest:
+    """A fresh session of the app after its first run, opened with ``query`` in the URL."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def assert_no_problem(at: AppTest) -> None:
+    """Neither an exception nor an error message on screen."""
+    assert not at.exception, [element.value for element in at.exception]
+    assert not at.error, [element.value for element in at.error]
+
+
+def swatch_count(at: AppTest) -> int:
+    """Palette swatches on the current page."""
+    return sum(element.value.count('class="swatch"') for element in at.html)
+
+
+def png_bytes(colours: list[tuple[int, int, int]]) -> bytes:
+    """A small PNG whose pixels use exactly ``colours``."""
+    pixels = np.repeat(np.array(colours, dtype=np.uint8)[:, None, :], 8, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(pixels, 8, axis=0)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_the_default_sample(page: str) -> None:
+    at = open_app()
+    at.switch_page(page).run()
+    assert_no_problem(at)
+    assert at.session_state["picture"].name == "china"
+    assert at.header, "every page has a heading"
+
+
+def test_moving_k_changes_the_number_of_swatches() -> None:
+    at = open_app()
+    before = swatch_count(at)
+    at.slider(key="k").set_value(5).run()
+    assert_no_problem(at)
+    assert before == 8
+    assert swatch_count(at) == 5
+    assert at.number_input(key="k_number").value == 5
+
+
+def test_presets_set_k() -> None:
+    at = open_app()
+    at.button(key="preset_3").click().run()
+    assert (at.slider(key="k").value, at.number_input(key="k_number").value) == (3, 3)
+    assert swatch_count(at) == 3
+    at.button(key="preset_16").click().run()
+    assert (at.slider(key="k").value, at.number_input(key="k_number").value) == (16, 16)
+    assert swatch_count(at) == 16
+
+
+def test_typed_k_above_the_slider_range_is_used() -> None:
+    at = open_app()
+    at.number_input(key="k_number").set_value(100).run()
+    assert_no_problem(at)
+    assert at.slider(key="k").value == 64
+    assert swatch_count(at) == 100
+    assert at.query_params["k"] == "100"
+
+
+def test_bad_upload_shows_an_error_and_keeps_the_previous_image() -> None:
+    at = open_app({"image": "flower"})
+    at.radio(key="image_source").set_value("upload").run()
+    at.file_uploader(key="upload").set_value(("holiday.png", b"not a picture", "image/png")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "holiday.png" in at.error[0].value
+    assert at.session_state["picture"].name == "flower"
+    assert swatch_count(at) == 8
+
+
+def test_good_upload_replaces_the_image() -> None:
+    at = open_app()
+    at.radio(key="image_source").set_value("upload").run()
+    colours = [(255, 0, 0), (0, 0, 255), (250, 250, 250)]
+    at.file_uploader(key="upload").set_value(("flag.png", png_bytes(colours), "image/png")).run()
+    assert_no_problem(at)
+    assert at.session_state["picture"].name == "flag.png"
+    # Three distinct colours cannot make the default eight palette colours.
+    assert swatch_count(at) == 3
+    assert "image" not in at.query_params
+
+
+def test_query_parameters_round_trip() -> None:
+    at = open_app({"image": "flower", "k": "5", "space": "lab", "seed": "7"})
+    assert_no_problem(at)
+    assert at.radio(key="image_source").value == "flower"
+    assert at.slider(key="k").value == 5
+    assert at.radio(key="colour_space").value == "lab"
+    assert at.number_input(key="seed").value == 7
+    assert swatch_count(at) == 5
+    at.slider(key="k").set_value(12).run()
+    assert at.query_params == {"image": "flower", "k": "12", "space": "lab", "seed": "7"}
+
+
+def test_invalid_query_parameters_fall_back_to_defaults_with_a_notice() -> None:
+    at = open_app({"image": "moon", "k": "999", "space": "hsv", "seed": "-1"})
+    assert_no_problem(at)
+    assert len(at.warning) == 4
+    assert at.radio(key="image_source").value == "china"
+    assert at.slider(key="k").value == 8
+    assert at.radio(key="colour_space").value == "rgb"
+    assert at.query_params == {"image": "china", "k": "8", "space": "rgb"}
+
+
+def test_use_k_button_sets_k() -> None:
+    at = open_app({"k": "20"})
+    at.switch_page("app_pages/choose_k.py").run()
+    button = at.button(key="use_knee")
+    knee = int(re.fullmatch(r"Use k = (\d+)", button.label).group(1))
+    assert knee != 20
+    button.click().run()
+    assert_no_problem(at)
+    assert at.number_input(key="k_number").value == knee
+    assert at.slider(key="k").value == knee
+    assert at.query_params["k"] == str(knee)
+
+
+def test_your_data_clusters_iris_with_and_without_scaling() -> None:
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    assert at.radio(key="table_source").value == "iris"
+    tables = {}
+    for scaling in ("standard", "none"):
+        at.radio(key="scaling").set_value(scaling).run()
+        assert_no_problem(at)
+        # The cluster-by-species table (dataframes expose no key to AppTest).
+        tables[scaling] = next(d.value for d in at.dataframe if d.value.columns.name == "species")
+    for table in tables.values():
+        assert table.shape == (3, 3)  # 3 clusters by 3 species
+        assert table.to_numpy().sum() == 150
+    assert not tables["standard"].equals(tables["none"])
+
+
+def test_your_data_rejects_a_broken_csv() -> None:
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    at.radio(key="table_source").set_value("upload").run()
+    broken = ("table.csv", b"\x89PNG\r\n\x1a\n\x00\x00binary", "text/csv")
+    at.file_uploader(key="table_upload").set_value(broken).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "CSV" in at.error[0].value
