@@ -9,7 +9,6 @@ source, k, space, seed = settings.picture, settings.k, settings.space, settings.
 picture = cache.image(source)
 counts = cache.colours(source)
 fit = cache.quantization(source, k, space, seed)
-sizes = cache.file_sizes(source, k, space, seed)
 table, _ = cache.pixel_table(source, k, space, seed)
 
 st.header("How it works")
@@ -60,8 +59,6 @@ st.image(cache.redraw_preview(source, k, space, seed), width=480, output_format=
 st.subheader("6. Fewer colours, smaller file")
 st.markdown(
     "A full-colour PNG stores three numbers for every pixel. With only a few colours the file "
-    "can store the palette once and, for each pixel, just which palette colour it uses. For "
-    f"this picture: {widgets.file_size(sizes.original_png)} in full colour, "
-    f"{widgets.file_size(sizes.indexed_png)} with {fit.n_colours} colours, "
-    f"**{sizes.ratio:.1f}× smaller**."
+    "can store the palette once and, for each pixel, just which palette colour it uses. "
+    + widgets.file_size_comparison(source, k, space, seed)
 )

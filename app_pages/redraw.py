@@ -48,12 +48,7 @@ st.markdown(
     f"visible, above 10 the colours clearly differ. Here it is {quality.mean_delta_e:.1f}."
 )
 # Last of the numbers: on a large photo the two PNG encodings take a few seconds.
-sizes = cache.file_sizes(source, k, space, seed)
-st.markdown(
-    f"- **File size**: saved as PNG, the original takes {widgets.file_size(sizes.original_png)}; "
-    f"with only {fit.n_colours} colours it takes {widgets.file_size(sizes.indexed_png)}, "
-    f"**{sizes.ratio:.1f}× smaller**."
-)
+st.markdown(f"- **File size**: {widgets.file_size_comparison(source, k, space, seed)}")
 
 st.subheader("Downloads")
 stem = source.name.rsplit(".", 1)[0]

@@ -8,7 +8,7 @@ from html import escape
 import streamlit as st
 
 from kmeans_app import cache
-from kmeans_app.sources import PicturePoints, TablePoints
+from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_lib.errors import InputError
 
 # A grey border at half opacity reads on both the light and the dark theme.
@@ -57,6 +57,20 @@ def percent(share: float) -> str:
 def file_size(n_bytes: int) -> str:
     """A byte count in kB or MB, as people read file sizes."""
     return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:,.0f} kB"
+
+
+def file_size_comparison(source: Source, k: int, space: str, seed: int) -> str:
+    """One sentence comparing the original's PNG size with the k-colour PNG's."""
+    try:
+        sizes = cache.file_sizes(source, k, space, seed)
+    except InputError as error:  # 256 colours plus transparency do not fit a palette PNG
+        return str(error)
+    n_colours = cache.quantization(source, k, space, seed).n_colours
+    return (
+        f"As a full-colour PNG the picture takes {file_size(sizes.original_png)}; with "
+        f"{n_colours} colours it takes {file_size(sizes.indexed_png)}, "
+        f"**{sizes.ratio:.1f}× smaller**."
+    )
 
 
 def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
