@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
-from kmeans_lib.colour_space import check_colour_space, to_features, to_srgb
+from kmeans_lib.colour_space import check_colour_space, hex_codes, to_features, to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
 from kmeans_lib.pixels import ColourCounts, count_colours, map_colours
@@ -96,8 +96,8 @@ def check_k(k: int) -> int:
     """Return ``k`` as an int if it is a whole number from 1 to :data:`MAX_K`."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
         raise InputError(
-            f"The number of colours (k) must be a whole number from 1 to {MAX_K}; "
-            f"got {k!r}. Choose a value in that range."
+            f"k, the number of groups (colours, for a picture), must be a whole number "
+            f"from 1 to {MAX_K}; got {k!r}. Choose a value in that range."
         )
     return int(k)
 
@@ -267,7 +267,7 @@ class Quantization:
 
     def hex_codes(self) -> list[str]:
         """The palette as ``#rrggbb`` strings, in palette order."""
-        return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in self.palette.tolist()]
+        return hex_codes(self.palette)
 
 
 def quantize(

@@ -61,3 +61,8 @@ def to_srgb(features: np.ndarray, space: str) -> np.ndarray:
     else:
         rgb = lab2rgb(features.reshape(-1, 1, 3)).reshape(-1, 3) * 255.0
     return np.clip(rgb, 0.0, 255.0)
+
+
+def hex_codes(colours: np.ndarray) -> list[str]:
+    """sRGB colours, shape (m, 3) uint8, as ``#rrggbb`` strings."""
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in np.asarray(colours).tolist()]

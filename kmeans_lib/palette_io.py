@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kmeans_lib.clustering import Quantization
+from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
 
 
@@ -61,7 +62,7 @@ def palette_frame(
     r, g, b = colours.T.astype(int)
     return pd.DataFrame(
         {
-            "hex": [f"#{red:02x}{green:02x}{blue:02x}" for red, green, blue in colours.tolist()],
+            "hex": hex_codes(colours),
             "r": r,
             "g": g,
             "b": b,

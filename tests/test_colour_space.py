@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kmeans_lib.colour_space import to_features, to_srgb
+from kmeans_lib.colour_space import hex_codes, to_features, to_srgb
 from kmeans_lib.errors import InputError
 
 COLOURS = np.array(
@@ -38,3 +38,7 @@ def test_to_srgb_clips_to_the_cube():
 def test_unknown_colour_space_is_a_plain_error():
     with pytest.raises(InputError, match="colour space must be 'rgb' or 'lab'"):
         to_features(COLOURS, "hsv")
+
+
+def test_hex_codes_are_lowercase_rrggbb():
+    assert hex_codes(COLOURS[:3]) == ["#000000", "#ffffff", "#ff0000"]
