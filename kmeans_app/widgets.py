@@ -39,12 +39,12 @@ TABLE_SENTENCE = (
 
 # Enough digits to compare k with k, no more.
 PER_K_FORMATS = {
-    "Inertia": st.column_config.NumberColumn(format="%.4g"),
+    "Inertia": st.column_config.NumberColumn(format="compact"),
     "Variance explained (%)": st.column_config.NumberColumn(format="%.1f"),
     "Fit time (s)": st.column_config.NumberColumn(format="%.2f"),
     "Silhouette (mean)": st.column_config.NumberColumn(format="%.3f"),
     "Silhouette (std)": st.column_config.NumberColumn(format="%.3f"),
-    "Calinski-Harabasz": st.column_config.NumberColumn(format="%.4g"),
+    "Calinski-Harabasz": st.column_config.NumberColumn(format="compact"),
     "Davies-Bouldin": st.column_config.NumberColumn(format="%.3f"),
 }
 
