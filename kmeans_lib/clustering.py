@@ -206,7 +206,9 @@ def fit_kmeans(
     used = np.bincount(labels, weights=points.weights, minlength=k) > 0
     centers = model.cluster_centers_[used].astype(np.float64)
     labels = (np.cumsum(used) - 1)[labels]
-    inertia = float(np.dot(points.weights, ((points.X - centers[labels]) ** 2).sum(axis=1)))
+    residuals = centers[labels]
+    residuals -= points.X  # in place: one (m, d) temporary instead of three
+    inertia = float(np.dot(points.weights, np.einsum("ij,ij->i", residuals, residuals)))
     return KMeansFit(centers, labels, inertia, n_iter, time.perf_counter() - start)
 
 
