@@ -20,12 +20,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
-from kmeans_lib import figures, metrics, palette_io, redraw, selection, tabular
+from kmeans_lib import figures, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import to_srgb
 from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
 from kmeans_lib.pixels import ColourCounts, colour_codes, count_colours, pixel_dataframe
+
+# By name: the package re-exports the function ``redraw``, which hides the module.
+from kmeans_lib.redraw import FileSizes, indexed_png, redraw, redraw_png
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
 # so previews stay below that (and below the 1,600 px the design allows).
@@ -82,7 +85,7 @@ def _png_preview(picture: Image, max_side: int) -> bytes:
 def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
     """The full-resolution redraw as an Image (transparent where the original is)."""
     picture = image(source)
-    pixels = redraw.redraw(picture, quantization(source, k, space, seed))
+    pixels = redraw(picture, quantization(source, k, space, seed))
     return Image(pixels, picture.opaque, picture.name)
 
 
@@ -105,7 +108,7 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
     full-size PNG is not worth keeping in memory after it was sent.
     """
     picture, result = image(source), quantization(source, k, space, seed)
-    return lambda: redraw.redraw_png(picture, result)
+    return lambda: redraw_png(picture, result)
 
 
 @st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
@@ -122,15 +125,15 @@ def original_png_size(source: Source) -> int:
 
 
 @st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner="Measuring file sizes…")
-def file_sizes(source: Source, k: int, space: str, seed: int) -> redraw.FileSizes:
+def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     """PNG size of the original against the k-colour (indexed) PNG.
 
-    Built here rather than with ``redraw.file_sizes``, which encodes the original
+    Built here rather than with ``kmeans_lib.redraw.file_sizes``, which encodes the original
     again for every k: seconds each time on a 12-megapixel photo.
     """
     original = original_png_size(source)
-    indexed = len(redraw.indexed_png(image(source), quantization(source, k, space, seed)))
-    return redraw.FileSizes(original_png=original, indexed_png=indexed, ratio=original / indexed)
+    indexed = len(indexed_png(image(source), quantization(source, k, space, seed)))
+    return FileSizes(original_png=original, indexed_png=indexed, ratio=original / indexed)
 
 
 @st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
@@ -151,7 +154,7 @@ def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes
     strip = []
     for k in STRIP_KS:
         fit = quantize_image(small, k, colour_space=space, random_state=seed)
-        strip.append((k, encode_png(redraw.redraw(small, fit), small.opaque)))
+        strip.append((k, encode_png(redraw(small, fit), small.opaque)))
     return strip
 
 
