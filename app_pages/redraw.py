@@ -7,8 +7,8 @@ from kmeans_app import cache, state, widgets
 settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
 picture = cache.image(source)
-counts = cache.colours(source)
 fit = cache.quantization(source, k, space, seed)
+counts = fit.colours  # the picture's distinct colours, counted by the fit
 
 st.header("Redraw the picture with k colours")
 if fit.note:

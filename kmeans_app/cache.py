@@ -25,7 +25,7 @@ from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_k
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import to_srgb
 from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
-from kmeans_lib.pixels import ColourCounts, colour_codes, count_colours, pixel_dataframe
+from kmeans_lib.pixels import colour_codes, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.redraw import FileSizes, indexed_png, redraw, redraw_png
@@ -65,13 +65,7 @@ def image(source: Source) -> Image:
     return load_image(source.data, name=source.name)
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Counting colours…")
-def colours(source: Source) -> ColourCounts:
-    """The picture's distinct colours and their pixel counts."""
-    return count_colours(image(source))
-
-
-@st.cache_resource(max_entries=3, hash_funcs=_KEYED, show_spinner="Grouping the colours…")
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Grouping the colours…")
 def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     """The picture reduced to ``k`` colours."""
     return quantize_image(image(source), k, colour_space=space, random_state=seed)
@@ -89,13 +83,13 @@ def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
     return Image(pixels, picture.opaque, picture.name)
 
 
-@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner=False)
+@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
 def original_preview(source: Source) -> bytes:
     """The picture as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
     return _png_preview(image(source), PREVIEW_MAX_SIDE)
 
 
-@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+@st.cache_data(max_entries=6, hash_funcs=_KEYED, show_spinner=False)
 def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
     return _png_preview(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
@@ -167,16 +161,20 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
     in reading order, so the table and its CSV stay a manageable size.
     """
     picture = image(source)
+    pixels = picture.opaque_pixels()
     labels = quantization(source, k, space, seed).labels
-    frame = pixel_dataframe(picture)
-    frame["cluster"] = (
-        labels.reshape(-1) if picture.opaque is None else labels[picture.opaque]
-    ) + 1
-    total = len(frame)
-    if total > PIXEL_TABLE_MAX_ROWS:
-        frame = frame.sample(PIXEL_TABLE_MAX_ROWS, random_state=seed).sort_index()
-    frame["hex"] = np.char.mod("#%06x", colour_codes(frame[["R", "G", "B"]].to_numpy()))
-    return frame, total
+    labels = labels.reshape(-1) if picture.opaque is None else labels[picture.opaque]
+    rows = np.arange(len(pixels))
+    if len(pixels) > PIXEL_TABLE_MAX_ROWS:
+        # shuffle=False draws without a permutation of every pixel (100 MB at 12 megapixels).
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(len(pixels), PIXEL_TABLE_MAX_ROWS, replace=False, shuffle=False))
+    chosen = pixels[rows]
+    # The library's pixel table, of the chosen pixels laid out as a one-row image.
+    frame = pixel_dataframe(Image(chosen[np.newaxis]))
+    frame["cluster"] = labels[rows] + 1
+    frame["hex"] = np.char.mod("#%06x", colour_codes(chosen))
+    return frame, len(pixels)
 
 
 # --- points: a picture's colours or a table's rows ----------------------------------------
@@ -200,7 +198,7 @@ def prepared_table(spec: TablePoints) -> tabular.PreparedTable:
 def points(spec: Points) -> WeightedPoints:
     """The weighted points k-means works on for a picture or a table."""
     if isinstance(spec, PicturePoints):
-        return image_points(colours(spec.source), spec.space)
+        return image_points(count_colours(image(spec.source)), spec.space)
     return prepared_table(spec).points
 
 
