@@ -11,6 +11,7 @@ flat over a long session.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from operator import attrgetter
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from kmeans_lib import figures, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import to_srgb
+from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
 from kmeans_lib.pixels import colour_codes, count_colours, pixel_dataframe
 
@@ -89,9 +91,23 @@ def original_preview(source: Source) -> bytes:
     return _png_preview(image(source), PREVIEW_MAX_SIDE)
 
 
+@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
+def palette_png(source: Source, k: int, space: str, seed: int) -> bytes:
+    """The full-resolution redraw as a palette (indexed) PNG: the k-colour file."""
+    return indexed_png(image(source), quantization(source, k, space, seed))
+
+
 @st.cache_data(max_entries=6, hash_funcs=_KEYED, show_spinner=False)
 def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
-    """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
+    """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`.
+
+    A picture already that small shows its palette PNG, which the file-size
+    comparison needs anyway: one encoding instead of two on every change of k.
+    """
+    picture = image(source)
+    if max(picture.width, picture.height) <= PREVIEW_MAX_SIDE:
+        with suppress(InputError):  # no palette PNG holds 256 colours plus transparency
+            return palette_png(source, k, space, seed)
     return _png_preview(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
 
 
@@ -126,7 +142,7 @@ def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     again for every k: seconds each time on a 12-megapixel photo.
     """
     original = original_png_size(source)
-    indexed = len(indexed_png(image(source), quantization(source, k, space, seed)))
+    indexed = len(palette_png(source, k, space, seed))
     return FileSizes(original_png=original, indexed_png=indexed, ratio=original / indexed)
 
 
