@@ -1,6 +1,6 @@
 """Cached calls into kmeans_lib, keyed by content hash and parameters.
 
-Full-resolution images, colour counts, points and fits use ``st.cache_resource``:
+Full-resolution images, quantizations, points and fits use ``st.cache_resource``:
 ``st.cache_data`` would keep a pickled copy and unpickle a fresh one on every
 rerun, tens of megabytes for a 12-megapixel photo. These objects are frozen
 dataclasses that nothing modifies. Everything else (previews, figures, sweeps,
