@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 from streamlit_server import (
+    ROOT,
     StreamlitServer,
     chromium_launch_args,
     chromium_missing_reason,
     run_streamlit,
     running_in_ci,
 )
+
+# Patient but bounded waits: two shared cores may be busy with other work.
+ASSERT_TIMEOUT_MS = 30_000
+ACTION_TIMEOUT_MS = 60_000
+expect.set_options(timeout=ASSERT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +57,22 @@ def base_url(app_server: StreamlitServer) -> str:
 def browser_context_args(browser_context_args: dict) -> dict:
     """A desktop-sized viewport so the sidebar and both images are on screen."""
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(pytestconfig: pytest.Config) -> Path:
+    """Where page screenshots go: ``docs/`` with UPDATE_SCREENSHOTS=1 (they feed the
+    README), otherwise pytest-playwright's output folder, so a test run leaves the
+    committed files alone."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return ROOT / "docs"
+    folder = Path(pytestconfig.getoption("--output")) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def patient_page(page: Page) -> Page:
+    """Every test's page, with a longer default timeout for clicks, downloads and waits."""
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    return page

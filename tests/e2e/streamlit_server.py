@@ -124,6 +124,10 @@ def run_streamlit(
         "127.0.0.1",
         "--browser.gatherUsageStats",
         "false",
+        # Serve the code as it was at start: edits in a shared working tree must not
+        # make the app rerun or lose its pages halfway through a test run.
+        "--server.fileWatcherType",
+        "none",
     ]
     with tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
