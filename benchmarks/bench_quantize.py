@@ -32,7 +32,7 @@ from workloads import china, photo_12mp  # noqa: E402
 from kmeans_lib.clustering import image_points, quantize  # noqa: E402
 from kmeans_lib.images import Image  # noqa: E402
 from kmeans_lib.pixels import count_colours  # noqa: E402
-from kmeans_lib.redraw import redraw  # noqa: E402
+from kmeans_lib.rendering import redraw  # noqa: E402
 from kmeans_lib.selection import elbow_sweep  # noqa: E402
 
 KS = (3, 16, 64)

@@ -11,7 +11,7 @@ from skimage.color import deltaE_ciede2000
 from kmeans_lib.clustering import Quantization
 from kmeans_lib.colour_space import to_features
 from kmeans_lib.images import Image
-from kmeans_lib.redraw import check_match
+from kmeans_lib.rendering import check_match
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from kmeans_lib.clustering import quantize
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
 from kmeans_lib.metrics import Quality, quality
-from kmeans_lib.redraw import redraw
+from kmeans_lib.rendering import redraw
 
 RNG = np.random.default_rng(5)
 

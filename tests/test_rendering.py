@@ -1,4 +1,4 @@
-"""Tests of kmeans_lib.redraw: the redrawn array, PNG and palette-PNG bytes, file sizes."""
+"""Tests of kmeans_lib.rendering: the redrawn array, PNG and palette-PNG bytes, file sizes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from kmeans_lib.clustering import quantize
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
-from kmeans_lib.redraw import FileSizes, file_sizes, indexed_png, redraw, redraw_png
+from kmeans_lib.rendering import FileSizes, file_sizes, indexed_png, redraw, redraw_png
 
 RNG = np.random.default_rng(3)
 PIXELS = RNG.integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
@@ -146,6 +146,13 @@ def test_file_sizes_compare_the_original_png_with_the_palette_png(opaque_case):
     assert sizes.original_png == len(encode_png(image.pixels))
     assert sizes.indexed_png == len(indexed_png(image, q))
     assert sizes.ratio == pytest.approx(sizes.original_png / sizes.indexed_png)
+
+
+def test_file_sizes_use_a_known_original_size_as_given(opaque_case):
+    image, q = opaque_case
+    sizes = file_sizes(image, q, original_png=1_000_000)
+    assert sizes.original_png == 1_000_000
+    assert sizes.ratio == pytest.approx(1_000_000 / len(indexed_png(image, q)))
 
 
 def test_three_colour_photo_file_is_several_times_smaller():
