@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from kneed import KneeLocator
+from sklearn import config_context
 from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
@@ -24,6 +25,9 @@ from kmeans_lib.errors import InputError
 
 # 20,000 pixels already take about 3 s and 1.2 GB for one silhouette score.
 MAX_SILHOUETTE_SAMPLE = 20_000
+# scikit-learn computes silhouette distances in blocks of up to its working_memory
+# (1 GB by default, 200 MB for 5,000 pixels); 16 MB blocks were as fast here.
+_SILHOUETTE_WORKING_MB = 16
 MAX_REPEATS = 20
 
 Progress = Callable[[float], None]
@@ -150,7 +154,9 @@ def sample_points(
     if total <= n:
         picks = np.arange(total)
     else:
-        picks = np.sort(np.random.default_rng(random_state).choice(total, size=n, replace=False))
+        rng = np.random.default_rng(random_state)
+        # Sorted next, so the draw need not be shuffled (which cost 0.14 s here).
+        picks = np.sort(rng.choice(total, size=n, replace=False, shuffle=False))
     # Pixel p belongs to the point whose range of pixels [ends[i-1], ends[i]) holds p.
     return np.searchsorted(ends, picks, side="right")
 
@@ -227,6 +233,12 @@ def find_knee(
         return None
     knee = KneeLocator(x, y, S=sensitivity, curve=curve, direction=direction).knee
     return None if knee is None else int(round(knee))
+
+
+def _silhouette_samples(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """sklearn's silhouette_samples with its distance blocks kept small."""
+    with config_context(working_memory=_SILHOUETTE_WORKING_MB):
+        return silhouette_samples(X, labels)
 
 
 def _sweep_fit(points: WeightedPoints, k: int, random_state: int) -> KMeansFit:
@@ -354,7 +366,7 @@ def silhouette_sweep(
                 X, sample_labels = points.X[index], labels[index]
                 if _scorable(sample_labels):
                     scores[i, r] = (
-                        silhouette_samples(X, sample_labels).mean(),
+                        _silhouette_samples(X, sample_labels).mean(),
                         calinski_harabasz_score(X, sample_labels),
                         davies_bouldin_score(X, sample_labels),
                     )
@@ -421,5 +433,5 @@ def silhouette_detail(
             "The silhouette compares clusters with each other, so it needs at least two "
             "clusters with more than one point. Choose k of 2 or more."
         )
-    values = silhouette_samples(X, labels)
+    values = _silhouette_samples(X, labels)
     return SilhouetteDetail(values=values, labels=labels, mean=float(values.mean()))

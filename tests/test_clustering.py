@@ -182,3 +182,12 @@ def test_fit_on_table_like_points_without_weights_variation():
     fit = fit_kmeans(WeightedPoints(blobs, np.ones(len(blobs))), 3, random_state=0)
     assert fit.n_clusters == 3
     assert sorted(np.bincount(fit.labels).tolist()) == [50, 50, 50]
+
+
+def test_quantize_can_reuse_a_colour_count(china):
+    colours = count_colours(china)
+    shared = quantize(china, 5, colours=colours)
+    assert shared.colours is colours
+    np.testing.assert_array_equal(shared.palette, quantize(china, 5).palette)
+    with pytest.raises(InputError, match="another picture"):
+        quantize(few_colour_image(4), 3, colours=colours)
