@@ -8,7 +8,7 @@ settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
 picture = cache.image(source)
 fit = cache.quantization(source, k, space, seed)
-counts = fit.colours  # the picture's distinct colours, counted by the fit
+counts = cache.colours(source)
 table, _ = cache.pixel_table(source, k, space, seed)
 
 st.header("How it works")

@@ -24,10 +24,9 @@ from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_lib import figures, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
-from kmeans_lib.colour_space import to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
-from kmeans_lib.pixels import colour_codes, count_colours, pixel_dataframe
+from kmeans_lib.pixels import ColourCounts, colour_codes, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.rendering import FileSizes, indexed_png, redraw, redraw_png
@@ -67,10 +66,18 @@ def image(source: Source) -> Image:
     return load_image(source.data, name=source.name)
 
 
+@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Counting colours…")
+def colours(source: Source) -> ColourCounts:
+    """The picture's distinct colours, counted once and shared by every fit and sweep."""
+    return count_colours(image(source))
+
+
 @st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Grouping the colours…")
 def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     """The picture reduced to ``k`` colours."""
-    return quantize_image(image(source), k, colour_space=space, random_state=seed)
+    return quantize_image(
+        image(source), k, colour_space=space, random_state=seed, colours=colours(source)
+    )
 
 
 def _png_preview(picture: Image, max_side: int) -> bytes:
@@ -214,7 +221,7 @@ def prepared_table(spec: TablePoints) -> tabular.PreparedTable:
 def points(spec: Points) -> WeightedPoints:
     """The weighted points k-means works on for a picture or a table."""
     if isinstance(spec, PicturePoints):
-        return image_points(count_colours(image(spec.source)), spec.space)
+        return image_points(colours(spec.source), spec.space)
     return prepared_table(spec).points
 
 
@@ -246,11 +253,17 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
 
 @st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner="Scoring each point…")
 def silhouette_knife(spec: Points, k: int, seed: int) -> go.Figure:
-    """The per-cluster silhouette plot for ``k``."""
-    result = fit(spec, k, seed)
+    """The per-cluster silhouette plot for ``k``.
+
+    A picture's clusters are its palette, from the fit the other pages show; a
+    table's are drawn in the template's colours.
+    """
+    if isinstance(spec, PicturePoints):
+        result = quantization(spec.source, k, spec.space, seed)
+        palette = result.palette
+    else:
+        result, palette = fit(spec, k, seed), None
     detail = selection.silhouette_detail(points(spec), result, random_state=seed)
-    # A picture's clusters are drawn in their own colours; a table's in the template's.
-    palette = to_srgb(result.centers, spec.space) if isinstance(spec, PicturePoints) else None
     return figures.silhouette_knife_figure(detail, palette)
 
 
