@@ -274,9 +274,9 @@ def elbow_figure(curve: selection.ElbowCurve, metric: str) -> go.Figure:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def silhouette_figure(curve: selection.SilhouetteCurve) -> go.Figure:
-    """Silhouette by k with its spread."""
-    return figures.silhouette_figure(curve)
+def silhouette_figure(curve: selection.SilhouetteCurve, unit: str) -> go.Figure:
+    """Silhouette by k with its spread; ``unit`` is what was sampled (pixels or rows)."""
+    return figures.silhouette_figure(curve, unit=unit)
 
 
 @st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)

@@ -111,7 +111,8 @@ def choose_k_panel(
 
     st.subheader("The silhouette method")
     scores = cache.silhouettes(spec, seed)
-    st.plotly_chart(cache.silhouette_figure(scores), key="silhouette_chart")
+    unit = "pixels" if isinstance(spec, PicturePoints) else "rows"
+    st.plotly_chart(cache.silhouette_figure(scores, unit), key="silhouette_chart")
     st.caption(SILHOUETTE_SENTENCE)
 
     st.subheader("Every k in numbers")

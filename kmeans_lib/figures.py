@@ -213,12 +213,13 @@ def elbow_figure(curve: ElbowCurve, *, metric: str = "inertia") -> go.Figure:
     return figure
 
 
-def silhouette_figure(curve: SilhouetteCurve) -> go.Figure:
+def silhouette_figure(curve: SilhouetteCurve, *, unit: str = "pixels") -> go.Figure:
     """Mean silhouette against k, error bars for its spread over samples.
 
     The highest mean is marked; k values that could not be scored are gaps.
+    ``unit`` names what was sampled in the title: "pixels", or "rows" for a table.
     """
-    figure = _figure(f"Silhouette by k ({curve.sample_size:,} pixels per sample)")
+    figure = _figure(f"Silhouette by k ({curve.sample_size:,} {unit} per sample)")
     figure.add_trace(
         go.Scatter(
             x=curve.ks,
@@ -272,6 +273,9 @@ def silhouette_knife_figure(
         values = np.sort(detail.values[detail.labels == cluster])
         rows = bottom + np.arange(len(values))
         colour = None if palette is None else _css_colours(np.asarray(palette)[[cluster]])[0]
+        # A palette colour gets a grey outline: near-white or near-black bands
+        # would otherwise vanish into a light or dark theme's background.
+        outline = colour if palette is None else _EDGE
         figure.add_trace(
             go.Scatter(
                 x=values,
@@ -279,7 +283,7 @@ def silhouette_knife_figure(
                 mode="lines",
                 fill="tozerox",
                 name=f"Cluster {cluster + 1}",
-                line=dict(width=0.5, color=colour),
+                line=dict(width=0.5 if palette is None else 1, color=outline),
                 fillcolor=colour,
                 hovertemplate=f"Cluster {cluster + 1}: %{{x:.2f}}<extra></extra>",
             )

@@ -216,6 +216,7 @@ def test_silhouette_figure_has_error_bars_and_marks_the_best_k():
     assert figure.data[0].error_y.visible
     assert [a.text for a in figure.layout.annotations] == ["Highest at k = 3"]
     assert "5,000 pixels" in figure.layout.title.text
+    assert "5,000 rows per sample" in silhouette_figure(curve, unit="rows").layout.title.text
 
 
 # silhouette_knife_figure
@@ -251,6 +252,8 @@ def test_knife_figure_uses_the_palette_colours(detail):
     palette = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]])
     figure = silhouette_knife_figure(detail, palette)
     assert [trace.fillcolor for trace in figure.data] == css(palette)
+    # Outlined in grey, so a white or black band stays visible on either theme.
+    assert {trace.line.color for trace in figure.data} == {"rgba(128,128,128,0.8)"}
 
 
 def test_knife_figure_refuses_a_palette_without_every_cluster(detail):
