@@ -64,5 +64,7 @@ def quality(image: Image, quantization: Quantization) -> Quality:
     mse = float(weights @ np.einsum("ij,ij->i", difference, difference)) / 3.0
     psnr = math.inf if mse == 0.0 else 10.0 * math.log10(255.0**2 / mse)
 
-    delta_e = deltaE_ciede2000(to_features(colours.colours, "lab"), to_features(redrawn, "lab"))
+    # The redraw has only the palette's colours: convert those k, not every pixel colour.
+    palette_lab = to_features(quantization.palette, "lab")[quantization.colour_labels]
+    delta_e = deltaE_ciede2000(to_features(colours.colours, "lab"), palette_lab)
     return Quality(mse=mse, psnr=psnr, mean_delta_e=float(weights @ delta_e))
