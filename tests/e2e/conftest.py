@@ -72,7 +72,6 @@ def screenshot_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def patient_page(page: Page) -> Page:
+def patient_page(page: Page) -> None:
     """Every test's page, with a longer default timeout for clicks, downloads and waits."""
     page.set_default_timeout(ACTION_TIMEOUT_MS)
-    return page

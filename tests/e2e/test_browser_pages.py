@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from app_driver import PAGES, AppPage, k_slider, open_app, rerun, slider_value, wait_for_images
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +29,17 @@ def drawn_share(png: bytes) -> float:
     return float(np.mean(np.abs(pixels - background).max(axis=1) > 16))
 
 
+def settled_drawn_share(chart: Locator, attempts: int = 20) -> float:
+    """:func:`drawn_share` of the chart, retried (twice a second) until WebGL has drawn."""
+    share = 0.0
+    for _ in range(attempts):
+        share = drawn_share(chart.screenshot())
+        if share > MIN_DRAWN_SHARE:
+            break
+        chart.page.wait_for_timeout(500)
+    return share
+
+
 def test_3d_page_draws_a_webgl_scatter(page: Page) -> None:
     open_app(page, "/explore-3d")
     chart = page.locator(".st-key-cube_chart")
@@ -39,7 +50,7 @@ def test_3d_page_draws_a_webgl_scatter(page: Page) -> None:
         "(canvas) => !!(canvas.getContext('webgl2') || canvas.getContext('webgl'))"
     )
     assert has_webgl
-    assert drawn_share(chart.screenshot()) > MIN_DRAWN_SHARE
+    assert settled_drawn_share(chart) > MIN_DRAWN_SHARE
 
 
 def test_choose_k_draws_the_elbow_and_use_k_sets_k(page: Page) -> None:
