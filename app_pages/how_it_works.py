@@ -9,7 +9,6 @@ source, k, space, seed = settings.picture, settings.k, settings.space, settings.
 picture = cache.image(source)
 fit = cache.quantization(source, k, space, seed)
 counts = cache.colours(source)
-table, _ = cache.pixel_table(source, k, space, seed)
 
 st.header("How it works")
 
@@ -20,7 +19,7 @@ st.markdown(
     f"**red**, **green** and **blue**. So the picture is a table of {counts.n_pixels:,} rows "
     "(one per pixel) and 3 columns. Its first rows:"
 )
-st.dataframe(table[["R", "G", "B"]].head(5), hide_index=True, key="how_table")
+st.dataframe(cache.first_pixels(source, 5), hide_index=True, key="how_table")
 
 st.subheader("2. Pixels become points in a colour cube")
 st.markdown(

@@ -187,17 +187,24 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
     pixels = picture.opaque_pixels()
     labels = quantization(source, k, space, seed).labels
     labels = labels.reshape(-1) if picture.opaque is None else labels[picture.opaque]
-    rows = np.arange(len(pixels))
     if len(pixels) > PIXEL_TABLE_MAX_ROWS:
         # shuffle=False draws without a permutation of every pixel (100 MB at 12 megapixels).
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(len(pixels), PIXEL_TABLE_MAX_ROWS, replace=False, shuffle=False))
+    else:
+        rows = np.arange(len(pixels))
     chosen = pixels[rows]
     # The library's pixel table, of the chosen pixels laid out as a one-row image.
     frame = pixel_dataframe(Image(chosen[np.newaxis]))
     frame["cluster"] = labels[rows] + 1
     frame["hex"] = np.char.mod("#%06x", colour_codes(chosen))
     return frame, len(pixels)
+
+
+@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner=False)
+def first_pixels(source: Source, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of the picture's pixel dataframe (R, G, B)."""
+    return pixel_dataframe(Image(image(source).opaque_pixels()[:n][np.newaxis]))
 
 
 # --- points: a picture's colours or a table's rows ----------------------------------------
