@@ -5,8 +5,10 @@ import logging
 import streamlit as st
 
 from kmeans_app import state
+from kmeans_app.memory import release_freed_memory
 from kmeans_lib.errors import InputError
 
+release_freed_memory()
 st.set_page_config(
     page_title="K-Means Colour Explorer", page_icon=":material/palette:", layout="wide"
 )
