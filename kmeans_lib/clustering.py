@@ -19,7 +19,12 @@ from threadpoolctl import ThreadpoolController
 from kmeans_lib.colour_space import check_colour_space, hex_codes, to_features, to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
-from kmeans_lib.pixels import ColourCounts, count_colours, map_colours
+from kmeans_lib.pixels import (
+    ColourCounts,
+    count_colours_with_index,
+    map_colours,
+    place_opaque,
+)
 
 MAX_K = 256
 # Above this many distinct colours a histogram pre-fit pays for itself.
@@ -184,11 +189,13 @@ def fit_kmeans(
         return KMeansFit(centers, labels, 0.0, 0, time.perf_counter() - start)
 
     X, coarse = points.X, points.coarse
+    fitted_on_points = True
     if coarse is not None and coarse.n_points > k:
         with _threads_for(coarse.n_points):
             model = KMeans(k, n_init=n_init, random_state=random_state)
             model.fit(coarse.X, sample_weight=coarse.weights)
         n_iter = int(model.n_iter_)
+        fitted_on_points = polish
         if polish:
             with _threads_for(points.n_points):
                 model = KMeans(k, init=model.cluster_centers_, n_init=1, max_iter=POLISH_MAX_ITER)
@@ -200,17 +207,19 @@ def fit_kmeans(
             model.fit(X, sample_weight=points.weights)
         n_iter = int(model.n_iter_)
 
-    # A final assignment of every point makes labels and inertia match the
-    # returned centres. It goes a block at a time because a photo's float32
-    # colours are cast to the dtype of a float64 histogram fit, and a full-size
-    # cast and residual array would be the peak of a sweep on a large photo.
+    # Labels and inertia must match the returned centres. A fit on the points
+    # ends with that assignment (scikit-learn's labels_); the histogram's centres
+    # still have to label the points. Both go a block at a time: a photo's
+    # float32 colours are cast for the float64 histogram fit, and full-size cast
+    # and residual arrays would be the peak of a sweep on a large photo.
     centers = model.cluster_centers_.astype(np.float64)
-    labels = np.empty(points.n_points, dtype=np.intp)
+    labels = model.labels_ if fitted_on_points else np.empty(points.n_points, dtype=np.intp)
     inertia = 0.0
     with _threads_for(points.n_points):
         for begin in range(0, points.n_points, _ASSIGN_BLOCK):
             block = slice(begin, begin + _ASSIGN_BLOCK)
-            labels[block] = model.predict(X[block].astype(model.cluster_centers_.dtype, copy=False))
+            if not fitted_on_points:
+                labels[block] = model.predict(X[block].astype(centers.dtype, copy=False))
             residuals = centers[labels[block]] - points.X[block]
             squared = np.einsum("ij,ij->i", residuals, residuals)
             inertia += float(np.dot(points.weights[block], squared))
@@ -311,8 +320,9 @@ def quantize(
     k = check_k(k)
     check_colour_space(colour_space)
     start = time.perf_counter()
+    pixel_index = None
     if colours is None:
-        colours = count_colours(image)
+        colours, pixel_index = count_colours_with_index(image)
     elif colours.n_pixels != image.n_opaque:
         raise InputError(
             "These colour counts belong to another picture. Count this picture's colours again."
@@ -331,6 +341,11 @@ def quantize(
     rank[order] = np.arange(len(order))
     colour_labels = rank[fit.labels].astype(np.int16)
     centroids = to_srgb(fit.centers[order], colour_space)
+
+    if pixel_index is None:
+        labels = map_colours(image, colours.colours, colour_labels, fill=-1)
+    else:  # one gather instead of a pass that codes every pixel again
+        labels = place_opaque(image, colour_labels[pixel_index], fill=-1)
 
     note = None
     if colours.n_colours < k:
@@ -352,7 +367,7 @@ def quantize(
         centroids=centroids,
         counts=counts[order],
         shares=counts[order] / counts.sum(),
-        labels=map_colours(image, colours.colours, colour_labels, fill=-1),
+        labels=labels,
         colours=colours,
         colour_labels=colour_labels,
         inertia=fit.inertia,

@@ -88,6 +88,27 @@ def count_colours(image: Image) -> ColourCounts:
     -------
     ColourCounts
     """
+    return _count(image, keep_index=False)[0]
+
+
+def count_colours_with_index(image: Image) -> tuple[ColourCounts, np.ndarray]:
+    """Count the distinct colours and say which one each opaque pixel has.
+
+    Parameters
+    ----------
+    image : Image
+
+    Returns
+    -------
+    colours : ColourCounts
+    index : ndarray of int32, shape (n_opaque,)
+        For each opaque pixel, in reading order, its colour's row in ``colours``:
+        any value per colour then reaches every pixel with one gather.
+    """
+    return _count(image, keep_index=True)
+
+
+def _count(image: Image, keep_index: bool) -> tuple[ColourCounts, np.ndarray | None]:
     # Two passes over the pixels with tables indexed by colour code: one marks
     # the colours present, one counts pixels per distinct colour. Both are plain
     # gathers and scatters, much faster than sorting 12 million codes and far
@@ -100,9 +121,27 @@ def count_colours(image: Image) -> ColourCounts:
     index = np.zeros(N_CODES, dtype=np.int32)
     index[unique] = np.arange(len(unique), dtype=np.int32)
     counts = np.zeros(len(unique), dtype=np.int64)
+    pixel_index = np.empty(image.n_opaque, dtype=np.int32) if keep_index else None
+    done = 0
     for block in _pixel_blocks(image):
-        counts += np.bincount(index[colour_codes(block)], minlength=len(unique))
-    return ColourCounts(colours=codes_to_colours(unique), counts=counts)
+        block_index = index[colour_codes(block)]
+        counts += np.bincount(block_index, minlength=len(unique))
+        if pixel_index is not None:
+            pixel_index[done : done + len(block)] = block_index
+        done += len(block)
+    return ColourCounts(colours=codes_to_colours(unique), counts=counts), pixel_index
+
+
+def place_opaque(image: Image, values: np.ndarray, fill: int) -> np.ndarray:
+    """Lay out one value per opaque pixel (reading order) as an (H, W) array.
+
+    Transparent pixels get ``fill``; the result has the dtype of ``values``.
+    """
+    if image.opaque is None:
+        return values.reshape(image.pixels.shape[:2])
+    result = np.full(image.pixels.shape[:2], fill, dtype=values.dtype)
+    result[image.opaque] = values
+    return result
 
 
 def map_colours(image: Image, colours: np.ndarray, values: np.ndarray, fill: int) -> np.ndarray:
@@ -125,11 +164,7 @@ def map_colours(image: Image, colours: np.ndarray, values: np.ndarray, fill: int
     table = np.zeros(N_CODES, dtype=values.dtype)
     table[colour_codes(colours)] = values
     mapped = np.concatenate([table[colour_codes(block)] for block in _pixel_blocks(image)])
-    if image.opaque is None:
-        return mapped.reshape(image.pixels.shape[:2])
-    result = np.full(image.pixels.shape[:2], fill, dtype=values.dtype)
-    result[image.opaque] = mapped
-    return result
+    return place_opaque(image, mapped, fill)
 
 
 def pixel_dataframe(image: Image) -> pd.DataFrame:

@@ -9,8 +9,10 @@ from kmeans_lib.pixels import (
     codes_to_colours,
     colour_codes,
     count_colours,
+    count_colours_with_index,
     map_colours,
     pixel_dataframe,
+    place_opaque,
     summarize,
 )
 
@@ -83,3 +85,17 @@ def test_summarize_counts_pixels_and_distinct_colours():
     summary = summarize(random_image(n_colours=30))
     assert summary.n_pixels == 2000
     assert summary.n_unique == 30  # 2,000 draws from 30 colours hit all of them
+
+
+@pytest.mark.parametrize("block_pixels", [7, 1 << 20])
+def test_pixel_index_points_each_opaque_pixel_at_its_colour(monkeypatch, block_pixels):
+    monkeypatch.setattr(pixels, "_BLOCK_PIXELS", block_pixels)
+    opaque = np.random.default_rng(2).random((40, 50)) > 0.3
+    image = random_image(opaque=opaque)
+    counts, index = count_colours_with_index(image)
+    assert index.dtype == np.int32 and index.shape == (opaque.sum(),)
+    np.testing.assert_array_equal(counts.colours[index], image.pixels[opaque])
+    np.testing.assert_array_equal(counts.counts, count_colours(image).counts)
+    placed = place_opaque(image, index, fill=-1)
+    assert (placed[~opaque] == -1).all()
+    np.testing.assert_array_equal(placed[opaque], index)
