@@ -24,9 +24,10 @@ from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_lib import figures, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
+from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
-from kmeans_lib.pixels import ColourCounts, colour_codes, count_colours, pixel_dataframe
+from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.rendering import FileSizes, indexed_png, redraw, redraw_png
@@ -197,7 +198,7 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
     # The library's pixel table, of the chosen pixels laid out as a one-row image.
     frame = pixel_dataframe(Image(chosen[np.newaxis]))
     frame["cluster"] = labels[rows] + 1
-    frame["hex"] = np.char.mod("#%06x", colour_codes(chosen))
+    frame["hex"] = hex_codes(chosen)
     return frame, len(pixels)
 
 
