@@ -30,7 +30,7 @@ from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize
 from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
-from kmeans_lib.rendering import FileSizes, indexed_png, redraw, redraw_png
+from kmeans_lib.rendering import FileSizes, indexed_png, png_size, redraw, redraw_png
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
 # so previews stay below that (and below the 1,600 px the design allows).
@@ -138,8 +138,7 @@ def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
 @st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Measuring the original's file size…")
 def original_png_size(source: Source) -> int:
     """Bytes of the picture saved as a full-colour PNG."""
-    picture = image(source)
-    return len(encode_png(picture.pixels, picture.opaque))
+    return png_size(image(source))
 
 
 @st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner="Measuring file sizes…")

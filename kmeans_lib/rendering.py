@@ -128,6 +128,11 @@ class FileSizes:
         return self.original_png / self.indexed_png
 
 
+def png_size(image: Image) -> int:
+    """Bytes of the image saved as a full-colour PNG (:func:`~kmeans_lib.images.encode_png`)."""
+    return len(encode_png(image.pixels, image.opaque))
+
+
 def file_sizes(
     image: Image, quantization: Quantization, *, original_png: int | None = None
 ) -> FileSizes:
@@ -146,5 +151,5 @@ def file_sizes(
     FileSizes
     """
     if original_png is None:
-        original_png = len(encode_png(image.pixels, image.opaque))
+        original_png = png_size(image)
     return FileSizes(original_png=original_png, indexed_png=len(indexed_png(image, quantization)))

@@ -12,7 +12,14 @@ from PIL import Image as PILImage
 from kmeans_lib.clustering import quantize
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
-from kmeans_lib.rendering import FileSizes, file_sizes, indexed_png, redraw, redraw_png
+from kmeans_lib.rendering import (
+    FileSizes,
+    file_sizes,
+    indexed_png,
+    png_size,
+    redraw,
+    redraw_png,
+)
 
 RNG = np.random.default_rng(3)
 PIXELS = RNG.integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
@@ -143,7 +150,7 @@ def test_file_sizes_compare_the_original_png_with_the_palette_png(opaque_case):
     image, q = opaque_case
     sizes = file_sizes(image, q)
     assert isinstance(sizes, FileSizes)
-    assert sizes.original_png == len(encode_png(image.pixels))
+    assert sizes.original_png == len(encode_png(image.pixels)) == png_size(image)
     assert sizes.indexed_png == len(indexed_png(image, q))
     assert sizes.ratio == pytest.approx(sizes.original_png / sizes.indexed_png)
 
