@@ -24,6 +24,7 @@ from kmeans_lib.pixels import (
     count_colours_with_index,
     map_colours,
     place_opaque,
+    take_rows,
 )
 
 MAX_K = 256
@@ -345,7 +346,7 @@ def quantize(
     if pixel_index is None:
         labels = map_colours(image, colours.colours, colour_labels, fill=-1)
     else:  # one gather instead of a pass that codes every pixel again
-        labels = place_opaque(image, colour_labels[pixel_index], fill=-1)
+        labels = place_opaque(image, take_rows(colour_labels, pixel_index), fill=-1)
 
     note = None
     if colours.n_colours < k:

@@ -11,10 +11,8 @@ from PIL import Image as PILImage
 from kmeans_lib.clustering import Quantization
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png
+from kmeans_lib.pixels import take_rows
 
-# Pixels per block in redraw: numpy widens int16 indices to int64 for a gather, so
-# blocks keep that temporary at 8 MB instead of 8 bytes per pixel of the image.
-_BLOCK_PIXELS = 1 << 20
 _PNG_MAX_PALETTE = 256
 
 
@@ -44,14 +42,8 @@ def redraw(image: Image, quantization: Quantization) -> np.ndarray:
         says which pixels they are.
     """
     check_match(image, quantization)
-    labels = quantization.labels.reshape(-1)
-    out = np.empty((labels.size, 3), dtype=np.uint8)
-    for start in range(0, labels.size, _BLOCK_PIXELS):
-        block = slice(start, start + _BLOCK_PIXELS)
-        # "wrap" sends the -1 of transparent pixels to the last colour without the
-        # buffering that the default bounds-checked mode adds when writing to out.
-        np.take(quantization.palette, labels[block], axis=0, out=out[block], mode="wrap")
-    return out.reshape(image.height, image.width, 3)
+    # take_rows sends the -1 of transparent pixels to the last palette colour.
+    return take_rows(quantization.palette, quantization.labels)
 
 
 def redraw_png(image: Image, quantization: Quantization) -> bytes:

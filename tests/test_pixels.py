@@ -14,6 +14,7 @@ from kmeans_lib.pixels import (
     pixel_dataframe,
     place_opaque,
     summarize,
+    take_rows,
 )
 
 
@@ -99,3 +100,17 @@ def test_pixel_index_points_each_opaque_pixel_at_its_colour(monkeypatch, block_p
     placed = place_opaque(image, index, fill=-1)
     assert (placed[~opaque] == -1).all()
     np.testing.assert_array_equal(placed[opaque], index)
+
+
+@pytest.mark.parametrize("block_pixels", [3, 1 << 20])
+def test_take_rows_is_a_gather_along_the_first_axis(monkeypatch, block_pixels):
+    # Small blocks split the 2,000 indices over every thread.
+    monkeypatch.setattr(pixels, "_BLOCK_PIXELS", block_pixels)
+    rng = np.random.default_rng(4)
+    indices = rng.integers(-1, 7, size=(40, 50)).astype(np.int16)
+    palette = rng.integers(0, 256, size=(7, 3), dtype=np.uint8)
+    rows = take_rows(palette, indices)
+    assert rows.shape == (40, 50, 3) and rows.dtype == np.uint8
+    np.testing.assert_array_equal(rows, palette[indices])  # -1 is the last row, as in numpy
+    values = rng.random(7)
+    np.testing.assert_array_equal(take_rows(values, indices), values[indices])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from kmeans_lib import pixels
 from kmeans_lib.clustering import quantize
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
@@ -79,8 +80,9 @@ def test_redraw_of_a_large_image_makes_no_full_size_temporary():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # The result itself plus one block of 2**20 int64 indices, and nothing per pixel more.
-    assert peak < out.nbytes + 8 * (1 << 20) + 1_000_000
+    # The result itself plus one block of 2**20 int64 indices per thread, and
+    # nothing per pixel more.
+    assert peak < out.nbytes + pixels._N_THREADS * 8 * (1 << 20) + 1_000_000
     np.testing.assert_array_equal(out, q.palette[q.labels])
 
 
