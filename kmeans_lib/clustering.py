@@ -139,7 +139,7 @@ def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
     """
     # float32 is ample for colour coordinates and halves the memory and the
     # memory traffic of every k-means pass over millions of distinct colours.
-    X = to_features(colours.colours, space).astype(np.float32)
+    X = to_features(colours.colours, space, dtype=np.float32)
     weights = colours.counts.astype(np.float64)
     coarse = None
     if colours.n_colours > COARSE_MIN_POINTS:
@@ -216,18 +216,23 @@ def fit_kmeans(
     centers = model.cluster_centers_.astype(np.float64)
     labels = model.labels_ if fitted_on_points else np.empty(points.n_points, dtype=np.intp)
     inertia = 0.0
+    residuals = np.empty((min(_ASSIGN_BLOCK, points.n_points), X.shape[1]))
+    squared = np.empty(len(residuals))
     with _threads_for(points.n_points):
         for begin in range(0, points.n_points, _ASSIGN_BLOCK):
             block = slice(begin, begin + _ASSIGN_BLOCK)
             if not fitted_on_points:
                 labels[block] = model.predict(X[block].astype(centers.dtype, copy=False))
-            residuals = centers[labels[block]] - points.X[block]
-            squared = np.einsum("ij,ij->i", residuals, residuals)
-            inertia += float(np.dot(points.weights[block], squared))
+            n = len(labels[block])
+            np.take(centers, labels[block], axis=0, out=residuals[:n])
+            residuals[:n] -= X[block]
+            np.einsum("ij,ij->i", residuals[:n], residuals[:n], out=squared[:n])
+            inertia += float(np.dot(points.weights[block], squared[:n]))
     # Dropping a centre that no point is nearest to changes no label.
     used = np.bincount(labels, weights=points.weights, minlength=k) > 0
-    centers = centers[used]
-    labels = (np.cumsum(used) - 1)[labels]
+    if not used.all():
+        centers = centers[used]
+        labels = (np.cumsum(used) - 1)[labels]
     return KMeansFit(centers, labels, inertia, n_iter, time.perf_counter() - start)
 
 

@@ -21,7 +21,7 @@ def check_colour_space(space: str) -> str:
     return space
 
 
-def to_features(colours: np.ndarray, space: str) -> np.ndarray:
+def to_features(colours: np.ndarray, space: str, dtype: type = np.float64) -> np.ndarray:
     """Turn sRGB colours into the coordinates k-means measures distances in.
 
     Parameters
@@ -31,15 +31,16 @@ def to_features(colours: np.ndarray, space: str) -> np.ndarray:
     space : {"rgb", "lab"}
         ``"rgb"`` keeps the 0-255 values; ``"lab"`` gives CIELAB (D65), where
         equal distances look like roughly equal differences to people.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
 
     Returns
     -------
-    ndarray of float64, shape (m, 3)
+    ndarray of ``dtype``, shape (m, 3)
     """
     check_colour_space(space)
     if space == "rgb":
-        return colours.astype(np.float64)
-    return rgb2lab(colours.reshape(-1, 1, 3)).reshape(-1, 3)
+        return colours.astype(dtype)
+    return rgb2lab(colours.reshape(-1, 1, 3)).reshape(-1, 3).astype(dtype, copy=False)
 
 
 def to_srgb(features: np.ndarray, space: str) -> np.ndarray:

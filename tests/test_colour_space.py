@@ -42,3 +42,10 @@ def test_unknown_colour_space_is_a_plain_error():
 
 def test_hex_codes_are_lowercase_rrggbb():
     assert hex_codes(COLOURS[:3]) == ["#000000", "#ffffff", "#ff0000"]
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_to_features_in_float32_rounds_the_float64_features(space):
+    features = to_features(COLOURS, space, dtype=np.float32)
+    assert features.dtype == np.float32
+    np.testing.assert_array_equal(features, to_features(COLOURS, space).astype(np.float32))
