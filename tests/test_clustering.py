@@ -194,3 +194,12 @@ def test_quantize_can_reuse_a_colour_count(china):
     np.testing.assert_array_equal(shared.labels, counted_here.labels)
     with pytest.raises(InputError, match="another picture"):
         quantize(few_colour_image(4), 3, colours=colours)
+
+
+def test_polish_steps_shrink_with_the_work_per_step_within_3_to_10():
+    from kmeans_lib.clustering import _polish_iterations
+
+    assert _polish_iterations(96_615, 64) == 10  # china.jpg: cheap steps, all ten
+    assert _polish_iterations(1_512_063, 16) == 4  # the 12 MP benchmark photo
+    assert _polish_iterations(1_512_063, 64) == 3
+    assert _polish_iterations(50_000_000, 256) == 3
