@@ -1,6 +1,6 @@
 """Benchmark kmeans_lib's quantization against scikit-learn fitted on every pixel.
 
-Run: ``python benchmarks/bench_quantize.py`` (about 5 minutes on 2 cores; add
+Run: ``python benchmarks/bench_quantize.py`` (about 7 minutes on 2 cores; add
 ``--skip-slow-baseline`` to leave out the 70-second baseline at 12 MP, k=64).
 
 Every speed figure is a ratio against a baseline measured in the same run, so a
@@ -43,7 +43,7 @@ QUOTED_SLOW_BASELINE_SECONDS = 69.5
 # Each side is timed REPEATS times and the fastest run kept (as timeit does), since
 # other work on a shared machine only ever adds time; a side whose first run takes
 # longer than SINGLE_RUN_SECONDS runs once (the 50-70 s baseline at 12 MP, k=64).
-REPEATS = 3
+REPEATS = 5
 SINGLE_RUN_SECONDS = 20.0
 
 
