@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import cpu_count
 
 from kmeans_lib.images import Image
 
@@ -18,7 +18,10 @@ N_CODES = 1 << 24
 _BLOCK_PIXELS = 1 << 20
 # numpy releases the GIL in its gathers, scatters and arithmetic, so passes over
 # the pixels split across threads: on 2 cores they take about 60% of the time.
-_N_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+# joblib's count respects CPU affinity and container quotas (Community Cloud
+# machines can show many more CPUs than the app may use). These passes are
+# limited by memory bandwidth, so more than 4 threads would only add scratch.
+_N_THREADS = min(4, cpu_count())
 
 
 def colour_codes(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -90,7 +93,7 @@ def _in_parallel(work: Callable[[slice, np.ndarray], None], n_rows: int) -> None
     block-sized temporaries made in the workers, quantizing a 12-megapixel photo
     peaked 70 MB higher.
     """
-    n_runs = max(1, min(_N_THREADS or 1, -(-n_rows // _BLOCK_PIXELS)))
+    n_runs = max(1, min(_N_THREADS, -(-n_rows // _BLOCK_PIXELS)))
     bounds = [n_rows * i // n_runs for i in range(n_runs + 1)]
     runs = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
     scratches = [np.empty(min(_BLOCK_PIXELS, run.stop - run.start), np.intp) for run in runs]
