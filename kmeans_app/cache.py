@@ -1,18 +1,15 @@
 """Cached calls into kmeans_lib, keyed by content hash and parameters.
 
-Full-resolution images, quantizations, points and fits use ``st.cache_resource``:
-``st.cache_data`` would keep a pickled copy and unpickle a fresh one on every
-rerun, tens of megabytes for a 12-megapixel photo. These objects are frozen
-dataclasses that nothing modifies. Everything else (previews, figures, sweeps,
-files) uses ``st.cache_data``. Every cache has ``max_entries``, so memory stays
-flat over a long session.
+Everything computed from a picture or a table lives in the server's byte-bounded
+:mod:`~kmeans_app.store`, shared by every session and never copied: images,
+quantizations, points, fits, previews, files, sweeps and figures. Only the small
+charts drawn from a finished sweep use ``st.cache_data``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from operator import attrgetter
 from typing import TypeVar
 
 import numpy as np
@@ -21,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
+from kmeans_app.store import heavy_work, shared
 from kmeans_lib import figures, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
@@ -39,7 +37,6 @@ THUMBNAIL_MAX_SIDE = 320
 STRIP_KS = (2, 3, 4, 8, 16, 32)
 PIXEL_TABLE_MAX_ROWS = 300_000
 
-_KEYED = {cls: attrgetter("cache_key") for cls in (Source, PicturePoints, TablePoints)}
 Points = PicturePoints | TablePoints
 T = TypeVar("T")
 
@@ -47,8 +44,7 @@ T = TypeVar("T")
 def _with_progress(text: str, work: Callable[[selection.Progress], T]) -> T:
     """Run ``work(progress)`` under a progress bar that disappears when it is done.
 
-    Called inside cached functions: Streamlit replays the bar's messages on a
-    cache hit, which ends with the bar removed again.
+    Called while a stored result is computed, so a result found stored shows no bar.
     """
     bar = st.progress(0.0, text=text)
     result = work(lambda fraction: bar.progress(fraction, text=text))
@@ -59,7 +55,7 @@ def _with_progress(text: str, work: Callable[[selection.Progress], T]) -> T:
 # --- pictures -----------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Reading the picture…")
+@shared("Reading the picture…")
 def image(source: Source) -> Image:
     """The decoded picture (raises InputError for a file that is not a usable image)."""
     if source.data is None:
@@ -67,13 +63,13 @@ def image(source: Source) -> Image:
     return load_image(source.data, name=source.name)
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Counting colours…")
+@shared("Counting colours…")
 def colours(source: Source) -> ColourCounts:
     """The picture's distinct colours, counted once and shared by every fit and sweep."""
     return count_colours(image(source))
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Grouping the colours…")
+@shared("Grouping the colours…")
 def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     """The picture reduced to ``k`` colours."""
     return quantize_image(
@@ -93,19 +89,19 @@ def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
     return Image(pixels, picture.opaque, picture.name)
 
 
-@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def original_preview(source: Source) -> bytes:
     """The picture as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
     return _png_preview(image(source), PREVIEW_MAX_SIDE)
 
 
-@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def palette_png(source: Source, k: int, space: str, seed: int) -> bytes:
     """The full-resolution redraw as a palette (indexed) PNG: the k-colour file."""
     return indexed_png(image(source), quantization(source, k, space, seed))
 
 
-@st.cache_data(max_entries=6, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`.
 
@@ -126,22 +122,26 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
     full-size PNG is not worth keeping in memory after it was sent.
     """
     picture, result = image(source), quantization(source, k, space, seed)
-    return lambda: redraw_png(picture, result)
+
+    def build() -> bytes:
+        with heavy_work():
+            return redraw_png(picture, result)
+
+    return build
 
 
-@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
     """MSE, PSNR and mean ΔE between the picture and its redraw."""
     return metrics.quality(image(source), quantization(source, k, space, seed))
 
 
-@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Measuring the original's file size…")
+@shared("Measuring the original's file size…")
 def original_png_size(source: Source) -> int:
     """Bytes of the picture saved as a full-colour PNG."""
     return png_size(image(source))
 
 
-@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner="Measuring file sizes…")
 def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     """PNG size of the original against the k-colour (indexed) PNG.
 
@@ -153,7 +153,7 @@ def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     )
 
 
-@st.cache_data(max_entries=16, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, str]:
     """The palette as CSV, JSON and GIMP palette text, by file extension."""
     fit = quantization(source, k, space, seed)
@@ -164,7 +164,7 @@ def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, st
     }
 
 
-@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Redrawing small previews…")
+@shared("Redrawing small previews…")
 def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes]]:
     """Small redraws at each k of :data:`STRIP_KS`, fitted on a small copy of the picture."""
     small = resize_to_fit(image(source), THUMBNAIL_MAX_SIDE)
@@ -175,7 +175,7 @@ def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes
     return strip
 
 
-@st.cache_data(max_entries=2, hash_funcs=_KEYED, show_spinner="Building the pixel table…")
+@shared("Building the pixel table…")
 def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataFrame, int]:
     """The pixel dataframe (R, G, B) with each pixel's cluster (1 = most common) and hex code.
 
@@ -201,7 +201,7 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
     return frame, len(pixels)
 
 
-@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def first_pixels(source: Source, n: int) -> pd.DataFrame:
     """The first ``n`` rows of the picture's pixel dataframe (R, G, B)."""
     return pixel_dataframe(Image(image(source).opaque_pixels()[:n][np.newaxis]))
@@ -210,7 +210,7 @@ def first_pixels(source: Source, n: int) -> pd.DataFrame:
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
-@st.cache_data(max_entries=4, hash_funcs=_KEYED, show_spinner="Reading the table…")
+@shared("Reading the table…")
 def table(source: Source) -> pd.DataFrame:
     """A built-in sample table or an uploaded CSV (raises InputError for a bad file)."""
     if source.data is None:
@@ -218,13 +218,13 @@ def table(source: Source) -> pd.DataFrame:
     return tabular.read_csv(source.data)
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def prepared_table(spec: TablePoints) -> tabular.PreparedTable:
     """The chosen columns of a table, scaled, with the rows that were used."""
     return tabular.table_points(table(spec.source), spec.columns, spec.scaling)
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def points(spec: Points) -> WeightedPoints:
     """The weighted points k-means works on for a picture or a table."""
     if isinstance(spec, PicturePoints):
@@ -232,13 +232,13 @@ def points(spec: Points) -> WeightedPoints:
     return prepared_table(spec).points
 
 
-@st.cache_resource(max_entries=2, hash_funcs=_KEYED, show_spinner="Grouping…")
+@shared("Grouping…")
 def fit(spec: Points, k: int, seed: int) -> KMeansFit:
     """k-means with ``k`` clusters on the points."""
     return fit_kmeans(points(spec), k, random_state=seed)
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
     """Inertia and variance explained for k = 1 to 20, with its knee."""
     return _with_progress(
@@ -247,7 +247,7 @@ def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
     )
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
     """Silhouette (with its spread), Calinski–Harabasz and Davies–Bouldin for k = 2 to 10."""
     return _with_progress(
@@ -258,7 +258,7 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
     )
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner="Scoring each point…")
+@shared("Scoring each point…")
 def silhouette_knife(spec: Points, k: int, seed: int) -> go.Figure:
     """The per-cluster silhouette plot for ``k``.
 
@@ -286,7 +286,7 @@ def silhouette_figure(curve: selection.SilhouetteCurve, unit: str) -> go.Figure:
     return figures.silhouette_figure(curve, unit=unit)
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def cluster_sizes(spec: TablePoints, k: int, seed: int) -> pd.DataFrame:
     """Rows per cluster (numbered from 1), split by the table's class column if it has one.
 
@@ -306,7 +306,7 @@ def cluster_sizes(spec: TablePoints, k: int, seed: int) -> pd.DataFrame:
 # --- 3D views ---------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner="Drawing the colour cube…")
+@shared("Drawing the colour cube…")
 def colour_cube(
     source: Source,
     k: int,
@@ -327,7 +327,7 @@ def colour_cube(
     )
 
 
-@st.cache_data(max_entries=8, hash_funcs=_KEYED, show_spinner=False)
+@shared()
 def table_cube(spec: TablePoints, axes: tuple[str, str, str], k: int, seed: int) -> go.Figure:
     """Three columns of the table's used rows, coloured by cluster."""
     rows = table(spec.source).loc[prepared_table(spec).index]

@@ -1,0 +1,180 @@
+"""One cache for the whole server, bounded by the bytes it holds, with one heavy job at a time.
+
+Every viewer of a shared link runs in the same process. Streamlit's own caches
+bound their size by the number of entries, which says nothing about memory: one
+12-megapixel photo holds 150 MB or more in images, colour counts and
+quantizations, so a few uploads could push the server past Community Cloud's
+~690 MB. This store keeps the heavy results of every picture and table keyed by
+content, shares them between sessions (a picture several viewers open is
+computed once) and, past :data:`MAX_BYTES`, evicts the least recently used
+entries. An evicted entry is simply computed again for whoever still needs it.
+
+Computations run one at a time, under one lock, so that several viewers' work on
+large pictures never holds its temporaries at the same time (two cores gain
+little from more anyway). A viewer whose results are cached never waits: hits
+take no lock. Code running under the lock calls only this store, never a
+Streamlit cache, whose own per-entry locks could otherwise wait on each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+# Measured with benchmarks/bench_load.py: three viewers with 12-megapixel photos
+# stay under Community Cloud's ~690 MB with this much held (the server itself
+# takes about 250 MB after imports, and one computation adds up to ~150 MB).
+MAX_BYTES = 250_000_000
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_COMPUTE_LOCK = threading.RLock()
+
+
+@contextmanager
+def heavy_work() -> Iterator[None]:
+    """Hold the server-wide computation lock (re-entrant: nested work does not wait)."""
+    with _COMPUTE_LOCK:
+        yield
+
+
+def nbytes(value: object) -> int:
+    """Bytes held by ``value``: arrays, bytes, tables and figures, and what holds them.
+
+    Shared parts are counted once; anything else counts its ``sys.getsizeof``.
+    """
+    seen: set[int] = set()
+
+    def size(item: object) -> int:
+        if id(item) in seen:
+            return 0
+        seen.add(id(item))
+        if isinstance(item, np.ndarray):
+            return item.nbytes
+        if isinstance(item, (bytes, bytearray, str)):
+            return len(item)
+        if isinstance(item, (pd.DataFrame, pd.Series, pd.Index)):
+            usage = item.memory_usage(deep=True)
+            return int(usage.sum() if isinstance(usage, pd.Series) else usage)
+        if isinstance(item, go.Figure):
+            return size(item.to_plotly_json())
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return sum(size(getattr(item, field.name)) for field in dataclasses.fields(item))
+        if isinstance(item, dict):
+            return sum(size(key) + size(entry) for key, entry in item.items())
+        if isinstance(item, (list, tuple)):
+            return sum(size(entry) for entry in item)
+        return sys.getsizeof(item)
+
+    return size(value)
+
+
+class Store:
+    """A least-recently-used map from keys to results, bounded by their total bytes.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Past this many bytes, the least recently used entries are dropped; the
+        newest entry is always kept, however large.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # guards the map itself, never held while computing
+
+    @property
+    def bytes_held(self) -> int:
+        """Bytes of everything stored now."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _lookup(self, key: Hashable) -> tuple[bool, object]:
+        with self._lock:
+            if key not in self._entries:
+                return False, None
+            self._entries.move_to_end(key)
+            return True, self._entries[key][0]
+
+    def _insert(self, key: Hashable, value: object) -> None:
+        held = nbytes(value)
+        with self._lock:
+            if key in self._entries:
+                self._bytes -= self._entries.pop(key)[1]
+            self._entries[key] = (value, held)
+            self._bytes += held
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                self._bytes -= self._entries.popitem(last=False)[1][1]
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The stored result for ``key``, computing and storing it on a miss.
+
+        Misses compute one at a time (see :func:`heavy_work`); a session that
+        waited for another one computing the same key then finds it stored.
+        """
+        found, value = self._lookup(key)
+        if found:
+            return value  # type: ignore[return-value]
+        with heavy_work():
+            found, value = self._lookup(key)
+            if found:
+                return value  # type: ignore[return-value]
+            value = compute()
+            self._insert(key, value)
+            return value
+
+
+@st.cache_resource
+def store() -> Store:
+    """The server's one store (``st.cache_resource.clear()`` starts an empty one)."""
+    return Store(MAX_BYTES)
+
+
+def _key_part(argument: object) -> Hashable:
+    """Sources, points specs and tables are keyed by their content key, the rest as they are."""
+    return getattr(argument, "cache_key", argument)
+
+
+def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Cache a function's results in the server's :func:`store`, keyed by its arguments.
+
+    Parameters
+    ----------
+    spinner : str, optional
+        Shown while the result is computed (not when it is found stored).
+
+    The results are shared between sessions and must not be modified.
+    """
+
+    def decorate(function: Callable[P, T]) -> Callable[P, T]:
+        name = function.__qualname__
+
+        @functools.wraps(function)
+        def cached(*args: P.args, **kwargs: P.kwargs) -> T:
+            key = (name, *map(_key_part, args), *sorted(kwargs.items()))
+
+            def compute() -> T:
+                with st.spinner(spinner) if spinner else nullcontext():
+                    return function(*args, **kwargs)
+
+            return store().get(key, compute)
+
+        return cached
+
+    return decorate
