@@ -16,14 +16,23 @@ st.set_page_config(
 # The page files live in app_pages/, not pages/: Streamlit 1.67 still treats a pages/
 # folder as a legacy multipage app (until st.navigation first runs, and on every AppTest
 # rerun), which then runs a page file without this frame around it.
+REDRAW = st.Page(
+    "app_pages/redraw.py",
+    title="Redraw",
+    icon=":material/brush:",
+    # The default page is served at "/" whatever its url_path; REDRAW_ADDRESS
+    # answers the page's own address.
+    url_path="start",
+    default=True,
+)
+REDRAW_ADDRESS = st.Page(
+    "app_pages/redraw.py", title="Redraw", url_path="redraw", visibility="hidden"
+)
+YOUR_DATA = st.Page(
+    "app_pages/your_data.py", title="Your data", icon=":material/table_chart:", url_path="your-data"
+)
 PAGES = [
-    st.Page(
-        "app_pages/redraw.py",
-        title="Redraw",
-        icon=":material/brush:",
-        url_path="redraw",
-        default=True,
-    ),
+    REDRAW,
     st.Page(
         "app_pages/choose_k.py", title="Choose k", icon=":material/show_chart:", url_path="choose-k"
     ),
@@ -33,23 +42,20 @@ PAGES = [
         icon=":material/view_in_ar:",
         url_path="explore-3d",
     ),
-    st.Page(
-        "app_pages/your_data.py",
-        title="Your data",
-        icon=":material/table_chart:",
-        url_path="your-data",
-    ),
+    YOUR_DATA,
     st.Page(
         "app_pages/how_it_works.py",
         title="How it works",
         icon=":material/lightbulb:",
         url_path="how-it-works",
     ),
+    REDRAW_ADDRESS,
 ]
 
 page = st.navigation(PAGES)
 st.title("K-Means Colour Explorer")
-settings, notices = state.sidebar()
+# Your data has its own table and k: the picture controls would only confuse there.
+settings, notices = state.sidebar(picture_controls=page is not YOUR_DATA)
 for notice in notices:
     st.warning(f"{notice} The default is used instead.", icon=":material/link_off:")
 
@@ -61,6 +67,8 @@ except Exception:
     # The viewer gets a plain sentence; the details go to the server log.
     logging.getLogger(__name__).exception("Page %s failed", page.title)
     st.error(
-        "Something went wrong while working on this picture. "
+        "Something went wrong while working on this table. Try other columns or another file."
+        if page is YOUR_DATA
+        else "Something went wrong while working on this picture. "
         "Try another picture or another number of colours."
     )

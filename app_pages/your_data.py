@@ -36,7 +36,8 @@ st.markdown(
     "upload a CSV file; each row becomes a point and each chosen column one of its coordinates."
 )
 st.caption(
-    "This page has its own number of groups; the picture settings in the sidebar do not apply."
+    "This page has its own table and number of groups; the picture and its number of colours "
+    "wait in the sidebar of the picture pages."
 )
 
 choice = st.radio(

@@ -30,6 +30,8 @@ DEFAULT_SEED = 0
 MAX_SEED = 2**32 - 1  # numpy's limit for a seed
 UPLOAD = "upload"
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
+# Keys of the picture controls' widgets, which not every page draws.
+PICTURE_WIDGETS = ("image_source", "k", "k_number", "colour_space")
 SPACE_LABELS = {
     "rgb": "RGB (how a screen stores colour)",
     "lab": "CIELAB (how people see colour)",
@@ -190,8 +192,25 @@ def _write_url(settings: Settings) -> None:
         st.query_params.from_dict(wanted)
 
 
-def sidebar() -> tuple[Settings, list[str]]:
+def _keep_hidden_settings() -> None:
+    """Keep the picture settings while their widgets are not drawn.
+
+    Streamlit forgets a widget's value at the end of a run that did not draw it;
+    a value assigned by the script is kept.
+    """
+    state = st.session_state
+    for key in PICTURE_WIDGETS:
+        state[key] = state[key]
+
+
+def sidebar(picture_controls: bool = True) -> tuple[Settings, list[str]]:
     """Draw the shared sidebar controls.
+
+    Parameters
+    ----------
+    picture_controls : bool, default True
+        Draw the picture, k and colour-space controls; without them only the
+        seed is drawn and the picture settings are kept for the other pages.
 
     Returns
     -------
@@ -202,14 +221,17 @@ def sidebar() -> tuple[Settings, list[str]]:
     """
     notices = _initialise() if "picture" not in st.session_state else []
     with st.sidebar:
-        _picture_controls()
-        _k_controls()
-        st.radio(
-            "Measure colour differences in",
-            COLOUR_SPACES,
-            format_func=SPACE_LABELS.get,
-            key="colour_space",
-        )
+        if picture_controls:
+            _picture_controls()
+            _k_controls()
+            st.radio(
+                "Measure colour differences in",
+                COLOUR_SPACES,
+                format_func=SPACE_LABELS.get,
+                key="colour_space",
+            )
+        else:
+            _keep_hidden_settings()
         with st.expander("Advanced"):
             st.number_input(
                 "Random seed",
