@@ -52,6 +52,19 @@ def _css_colours(colours: np.ndarray) -> list[str]:
     return [f"rgb({r},{g},{b})" for r, g, b in np.rint(colours).astype(int).tolist()]
 
 
+def _palette_scale(palette: np.ndarray) -> dict:
+    """Marker options that draw value ``i`` (0 to n-1) in palette colour ``i``.
+
+    Points coloured by a number on this stepped scale spare plotly checking one
+    colour string per point, which took about a second for 20,000 points.
+    """
+    n = len(palette)
+    scale = []
+    for i, colour in enumerate(_css_colours(palette)):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    return dict(colorscale=scale, cmin=-0.5, cmax=n - 0.5, showscale=False)
+
+
 def _text_colours(colours: np.ndarray) -> list[str]:
     """Black or white, whichever reads better on each (n, 3) background colour."""
     # Rec. 709 luma on 0-255 values; the midpoint splits light from dark.
@@ -126,7 +139,10 @@ def rgb_scatter_3d(
     index = sample_points(weights, max_points, random_state=random_state)
     xyz = colours.colours[index]
     labels = quantization.colour_labels[index]
-    point_colours = xyz if colour_by == "original" else quantization.palette[labels]
+    if colour_by == "original":
+        colouring = dict(color=_css_colours(xyz))
+    else:
+        colouring = dict(color=labels, **_palette_scale(quantization.palette))
     hex_codes = np.asarray(quantization.hex_codes())
 
     unit = "pixels" if clusters is None else "pixels in the chosen clusters"
@@ -136,7 +152,7 @@ def rgb_scatter_3d(
             **_xyz(xyz),
             mode="markers",
             name="Pixels",
-            marker=dict(size=2, color=_css_colours(point_colours)),
+            marker=dict(size=2, **colouring),
             customdata=hex_codes[labels],
             hovertemplate="R %{x}, G %{y}, B %{z}<br>cluster %{customdata}<extra></extra>",
         )

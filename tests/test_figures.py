@@ -26,6 +26,18 @@ def css(colours) -> list[str]:
     return [f"rgb({r},{g},{b})" for r, g, b in np.asarray(colours).tolist()]
 
 
+def shown_colours(trace) -> list[str]:
+    """The CSS colour each point is drawn in: its own, or its value's band on the scale."""
+    colours = trace.marker.color
+    if isinstance(colours[0], str):
+        return list(colours)
+    marker = trace.marker
+    positions = (np.asarray(colours) - marker.cmin) / (marker.cmax - marker.cmin)
+    stops = np.array([position for position, _ in marker.colorscale])
+    bands = np.searchsorted(stops, positions, side="right") - 1
+    return [marker.colorscale[band][1] for band in bands]
+
+
 @pytest.fixture(scope="module")
 def image() -> Image:
     """120 x 100 pixels: three noisy colour bands of 50, 30 and 20 rows."""
@@ -77,14 +89,18 @@ def test_scatter_axes_are_the_fixed_rgb_cube(image, quantization):
 
 def test_scatter_colours_points_by_their_centroid(image, quantization):
     pixels = rgb_scatter_3d(image, quantization, max_points=1000).data[0]
-    assert all(isinstance(colour, str) for colour in pixels.marker.color)
-    assert set(pixels.marker.color) == set(css(quantization.palette))
+    shown = np.array(shown_colours(pixels))
+    assert set(shown) == set(css(quantization.palette))
+    # Each point in its own cluster's colour: the nearest palette colour to it.
+    xyz = np.column_stack([pixels.x, pixels.y, pixels.z]).astype(float)
+    nearest = np.argmin(((xyz[:, None, :] - quantization.centroids) ** 2).sum(axis=2), axis=1)
+    assert list(shown) == css(quantization.palette[nearest])
 
 
 def test_scatter_can_colour_points_by_their_own_colour(image, quantization):
     pixels = rgb_scatter_3d(image, quantization, colour_by="original", max_points=300).data[0]
     own = set(css(np.column_stack([pixels.x, pixels.y, pixels.z])))
-    assert set(pixels.marker.color) == own
+    assert set(shown_colours(pixels)) == own
     assert len(own) > len(quantization.palette)
 
 
@@ -99,7 +115,7 @@ def test_scatter_centroids_are_large_outlined_and_labelled_with_hex(image, quant
 
 def test_scatter_samples_pixels_in_proportion_to_their_counts(image, quantization):
     pixels = rgb_scatter_3d(image, quantization, max_points=6000).data[0]
-    drawn = np.array(pixels.marker.color)
+    drawn = np.array(shown_colours(pixels))
     observed = [np.mean(drawn == colour) for colour in css(quantization.palette)]
     assert np.allclose(observed, quantization.shares, atol=0.03)
 
@@ -115,7 +131,7 @@ def test_scatter_is_reproducible_with_a_seed(image, quantization):
 def test_scatter_can_show_a_subset_of_clusters(image, quantization):
     figure = rgb_scatter_3d(image, quantization, clusters=[1], max_points=400)
     pixels, centroids = figure.data
-    assert set(pixels.marker.color) == set(css(quantization.palette[[1]]))
+    assert set(shown_colours(pixels)) == set(css(quantization.palette[[1]]))
     assert list(centroids.text) == [quantization.hex_codes()[1]]
     assert f"of {quantization.counts[1]:,} pixels" in figure.layout.title.text
 
