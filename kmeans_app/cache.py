@@ -9,6 +9,7 @@ charts drawn from a finished sweep use ``st.cache_data``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TypeVar
 
@@ -24,7 +25,14 @@ from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_k
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
-from kmeans_lib.images import Image, encode_png, load_image, load_sample, resize_to_fit
+from kmeans_lib.images import (
+    Image,
+    encode_png,
+    encode_preview,
+    load_image,
+    load_sample,
+    resize_to_fit,
+)
 from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
@@ -36,6 +44,12 @@ PREVIEW_MAX_SIDE = 1400
 THUMBNAIL_MAX_SIDE = 320
 STRIP_KS = (2, 3, 4, 8, 16, 32)
 PIXEL_TABLE_MAX_ROWS = 300_000
+# zlib level of the two PNGs whose sizes are compared: level 1 encodes a
+# 12-megapixel photo in about 2 s, level 6 in over 4 s.
+FILE_SIZE_LEVEL = 1
+MAX_SIZE_JOBS = 8
+_SIZE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="original-png-size")
+_size_jobs: dict[str, Future[int]] = {}
 
 Points = PicturePoints | TablePoints
 T = TypeVar("T")
@@ -57,10 +71,20 @@ def _with_progress(text: str, work: Callable[[selection.Progress], T]) -> T:
 
 @shared("Reading the picture…")
 def image(source: Source) -> Image:
-    """The decoded picture (raises InputError for a file that is not a usable image)."""
+    """The decoded picture (raises InputError for a file that is not a usable image).
+
+    Also starts measuring its PNG size in the background (see :func:`original_png_size`).
+    """
     if source.data is None:
-        return load_sample(source.name)
-    return load_image(source.data, name=source.name)
+        picture = load_sample(source.name)
+    else:
+        picture = load_image(source.data, name=source.name)
+    _size_jobs[source.cache_key] = _SIZE_THREAD.submit(
+        png_size, picture, compress_level=FILE_SIZE_LEVEL
+    )
+    while len(_size_jobs) > MAX_SIZE_JOBS:  # pictures whose page never asked for it
+        _size_jobs.pop(next(iter(_size_jobs)))
+    return picture
 
 
 @shared("Counting colours…")
@@ -77,9 +101,8 @@ def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     )
 
 
-def _png_preview(picture: Image, max_side: int) -> bytes:
-    small = resize_to_fit(picture, max_side)
-    return encode_png(small.pixels, small.opaque)
+def _preview(picture: Image, max_side: int) -> bytes:
+    return encode_preview(resize_to_fit(picture, max_side))
 
 
 def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
@@ -91,14 +114,16 @@ def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
 
 @shared()
 def original_preview(source: Source) -> bytes:
-    """The picture as a PNG no larger than :data:`PREVIEW_MAX_SIDE`."""
-    return _png_preview(image(source), PREVIEW_MAX_SIDE)
+    """The picture as a JPEG (PNG if transparent) no larger than :data:`PREVIEW_MAX_SIDE`."""
+    return _preview(image(source), PREVIEW_MAX_SIDE)
 
 
 @shared()
 def palette_png(source: Source, k: int, space: str, seed: int) -> bytes:
-    """The full-resolution redraw as a palette (indexed) PNG: the k-colour file."""
-    return indexed_png(image(source), quantization(source, k, space, seed))
+    """The full-resolution redraw as a palette (indexed) PNG, as the file sizes compare it."""
+    return indexed_png(
+        image(source), quantization(source, k, space, seed), compress_level=FILE_SIZE_LEVEL
+    )
 
 
 @shared()
@@ -112,7 +137,9 @@ def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     if max(picture.width, picture.height) <= PREVIEW_MAX_SIDE:
         with suppress(InputError):  # no palette PNG holds 256 colours plus transparency
             return palette_png(source, k, space, seed)
-    return _png_preview(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
+    small = resize_to_fit(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
+    # PNG: a JPEG would blur the few flat colours into new ones.
+    return encode_png(small.pixels, small.opaque, compress_level=1)
 
 
 def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callable[[], bytes]:
@@ -138,15 +165,23 @@ def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
 
 @shared("Measuring the original's file size…")
 def original_png_size(source: Source) -> int:
-    """Bytes of the picture saved as a full-colour PNG."""
-    return png_size(image(source))
+    """Bytes of the picture saved as a full-colour PNG.
+
+    A 12-megapixel photo takes 1-2 s to encode, so :func:`image` starts it on a
+    thread of its own (Pillow's encoder releases the GIL) and it is ready, or
+    nearly, when the page asks for it last.
+    """
+    job = _size_jobs.pop(source.cache_key, None)
+    if job is not None:
+        return job.result()
+    return png_size(image(source), compress_level=FILE_SIZE_LEVEL)
 
 
 def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     """PNG size of the original against the k-colour (indexed) PNG.
 
-    The original's size is measured once per picture and the palette PNG is the
-    one the preview already made, so a change of k encodes nothing twice.
+    Both at zlib level :data:`FILE_SIZE_LEVEL`. The original's size is measured
+    once per picture, and a small picture's palette PNG is its redraw preview too.
     """
     return FileSizes(
         original_png=original_png_size(source), indexed_png=len(palette_png(source, k, space, seed))

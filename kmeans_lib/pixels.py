@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from joblib import cpu_count
 from kmeans_lib.images import Image
 
 N_CODES = 1 << 24
+T = TypeVar("T")
 # Pixels are coded a block at a time so that no full-size code array is needed:
 # on a 12-megapixel photo that saves 48-150 MB at the peak.
 _BLOCK_PIXELS = 1 << 20
@@ -83,26 +85,41 @@ class ColourCounts:
         return int(self.counts.sum())
 
 
-def _in_parallel(work: Callable[[slice, np.ndarray], None], n_rows: int) -> None:
-    """Split ``range(n_rows)`` into one run of rows per CPU; call ``work(run, scratch)`` on each.
+def split_rows(n_rows: int, min_rows: int = _BLOCK_PIXELS) -> list[slice]:
+    """Split ``range(n_rows)`` into one run of rows per CPU, or fewer.
 
-    Each run goes to its own thread (one run when there are few rows).
+    No more runs than blocks of ``min_rows`` rows, so a small input is one run.
+    """
+    n_runs = max(1, min(_N_THREADS, -(-n_rows // min_rows)))
+    bounds = [n_rows * i // n_runs for i in range(n_runs + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def map_runs(work: Callable[..., T], runs: list[slice], *extra: list) -> list[T]:
+    """``[work(run, *extra_i) for each run]``, one thread per run, results in run order.
+
+    numpy releases the GIL in most of its work, so the runs overlap; a fixed
+    order keeps sums of the results the same from one call to the next.
+    """
+    if len(runs) == 1:
+        return [work(runs[0], *(values[0] for values in extra))]
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        # list() waits for every run and raises the first exception of any.
+        return list(pool.map(work, runs, *extra))
+
+
+def _in_parallel(work: Callable[[slice, np.ndarray], None], n_rows: int) -> None:
+    """Call ``work(run, scratch)`` on each run of :func:`split_rows`, on threads.
+
     ``scratch`` is an empty intp array of one block, for the codes or indices of
     each block of the run. It is made here, in the calling thread, because glibc
     gives every thread its own heap, which keeps what is freed there: with
     block-sized temporaries made in the workers, quantizing a 12-megapixel photo
     peaked 70 MB higher.
     """
-    n_runs = max(1, min(_N_THREADS, -(-n_rows // _BLOCK_PIXELS)))
-    bounds = [n_rows * i // n_runs for i in range(n_runs + 1)]
-    runs = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    runs = split_rows(n_rows)
     scratches = [np.empty(min(_BLOCK_PIXELS, run.stop - run.start), np.intp) for run in runs]
-    if n_runs == 1:
-        work(runs[0], scratches[0])
-        return
-    with ThreadPoolExecutor(max_workers=n_runs) as pool:
-        # list() waits for every run and raises the first exception of any.
-        list(pool.map(work, runs, scratches))
+    map_runs(work, runs, scratches)
 
 
 def _blocks(run: slice) -> Iterator[slice]:

@@ -51,13 +51,15 @@ def redraw_png(image: Image, quantization: Quantization) -> bytes:
     return encode_png(redraw(image, quantization), image.opaque)
 
 
-def indexed_png(image: Image, quantization: Quantization) -> bytes:
+def indexed_png(image: Image, quantization: Quantization, *, compress_level: int = 6) -> bytes:
     """The redrawn image as a palette PNG: one byte or less per pixel.
 
     Parameters
     ----------
     image : Image
     quantization : Quantization
+    compress_level : int, default 6
+        zlib's level, 0 to 9 (see :func:`~kmeans_lib.images.encode_png`).
 
     Returns
     -------
@@ -95,7 +97,7 @@ def indexed_png(image: Image, quantization: Quantization) -> bytes:
     # into 1, 2 or 4 bits per pixel.
     im.putpalette(palette.tobytes(), rawmode="RGB")
     buffer = io.BytesIO()
-    im.save(buffer, format="PNG", **options)
+    im.save(buffer, format="PNG", compress_level=compress_level, **options)
     return buffer.getvalue()
 
 
@@ -120,13 +122,17 @@ class FileSizes:
         return self.original_png / self.indexed_png
 
 
-def png_size(image: Image) -> int:
+def png_size(image: Image, *, compress_level: int = 6) -> int:
     """Bytes of the image saved as a full-colour PNG (:func:`~kmeans_lib.images.encode_png`)."""
-    return len(encode_png(image.pixels, image.opaque))
+    return len(encode_png(image.pixels, image.opaque, compress_level=compress_level))
 
 
 def file_sizes(
-    image: Image, quantization: Quantization, *, original_png: int | None = None
+    image: Image,
+    quantization: Quantization,
+    *,
+    original_png: int | None = None,
+    compress_level: int = 6,
 ) -> FileSizes:
     """Compare the original image's PNG size with the palette PNG's size.
 
@@ -136,12 +142,16 @@ def file_sizes(
     quantization : Quantization
     original_png : int, optional
         The original's PNG size when already known (it does not depend on k and
-        takes seconds to encode for a large photo); measured when not given.
+        takes seconds to encode for a large photo), saved at ``compress_level``;
+        measured when not given.
+    compress_level : int, default 6
+        zlib's level for both files, so that they compare fairly.
 
     Returns
     -------
     FileSizes
     """
     if original_png is None:
-        original_png = png_size(image)
-    return FileSizes(original_png=original_png, indexed_png=len(indexed_png(image, quantization)))
+        original_png = png_size(image, compress_level=compress_level)
+    palette_file = indexed_png(image, quantization, compress_level=compress_level)
+    return FileSizes(original_png=original_png, indexed_png=len(palette_file))
