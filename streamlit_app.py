@@ -20,14 +20,19 @@ REDRAW = st.Page(
     "app_pages/redraw.py",
     title="Redraw",
     icon=":material/brush:",
-    # The default page is served at "/" whatever its url_path; REDRAW_ADDRESS
-    # answers the page's own address.
+    # The default page is served at "/" whatever its url_path: /redraw is
+    # answered by REDRAW_ADDRESS below.
     url_path="start",
     default=True,
 )
-REDRAW_ADDRESS = st.Page(
-    "app_pages/redraw.py", title="Redraw", url_path="redraw", visibility="hidden"
-)
+
+
+def open_redraw() -> None:
+    """Answer /redraw with the Redraw page at "/", where the menu marks it as current."""
+    st.switch_page(REDRAW, query_params=st.query_params.to_dict())
+
+
+REDRAW_ADDRESS = st.Page(open_redraw, title="Redraw", url_path="redraw", visibility="hidden")
 YOUR_DATA = st.Page(
     "app_pages/your_data.py", title="Your data", icon=":material/table_chart:", url_path="your-data"
 )

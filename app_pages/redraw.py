@@ -47,8 +47,8 @@ st.markdown(
     f"- **Mean ΔE** is the average colour difference as people perceive it: about 1 is barely "
     f"visible, above 10 the colours clearly differ. Here it is {quality.mean_delta_e:.1f}."
 )
-# Last of the numbers: on a large photo the two PNG encodings take a few seconds.
-st.markdown(f"- **File size**: {widgets.file_size_comparison(source, k, space, seed)}")
+# Filled in last: on a large photo the two PNG encodings take a second or two.
+file_size_line = st.empty()
 
 st.subheader("Downloads")
 stem = source.name.rsplit(".", 1)[0]
@@ -80,3 +80,5 @@ for column, (extension, mime, label) in zip(
         key=f"download_{extension}",
         on_click="ignore",
     )
+
+file_size_line.markdown(f"- **File size**: {widgets.file_size_comparison(source, k, space, seed)}")

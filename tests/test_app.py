@@ -168,3 +168,25 @@ def test_your_data_rejects_a_broken_csv() -> None:
     at.file_uploader(key="table_upload").set_value(broken).run()
     assert not at.exception
     assert len(at.error) == 1 and "CSV" in at.error[0].value
+
+
+def test_your_data_sidebar_has_only_the_seed_and_keeps_the_picture_settings() -> None:
+    at = open_app({"k": "5", "space": "lab"})
+    assert [radio.key for radio in at.sidebar.radio] == ["image_source", "colour_space"]
+    at.switch_page("app_pages/your_data.py").run()
+    assert_no_problem(at)
+    assert not at.sidebar.radio and not at.sidebar.slider and not at.sidebar.button
+    assert [box.key for box in at.sidebar.number_input] == ["seed"]
+    at.switch_page("app_pages/redraw.py").run()
+    assert at.slider(key="k").value == 5
+    assert at.number_input(key="k_number").value == 5
+    assert at.radio(key="colour_space").value == "lab"
+    assert swatch_count(at) == 5
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if not page.endswith("your_data.py")])
+def test_picture_pages_show_the_picture_controls(page: str) -> None:
+    at = open_app()
+    at.switch_page(page).run()
+    assert {radio.key for radio in at.sidebar.radio} == {"image_source", "colour_space"}
+    assert [slider.key for slider in at.sidebar.slider] == ["k"]

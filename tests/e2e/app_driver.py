@@ -102,9 +102,10 @@ class AppPage(NamedTuple):
     slug: str
 
 
-# In navigation order. The default page lives at "/": Streamlit ignores its url_path.
+# In navigation order. Redraw, the default page, is served at "/" and its own
+# address leads there.
 PAGES = (
-    AppPage("Redraw", "/", "redraw"),
+    AppPage("Redraw", "/redraw", "redraw"),
     AppPage("Choose k", "/choose-k", "choose-k"),
     AppPage("Explore in 3D", "/explore-3d", "explore-3d"),
     AppPage("Your data", "/your-data", "your-data"),
