@@ -101,8 +101,10 @@ def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     )
 
 
-def _preview(picture: Image, max_side: int) -> bytes:
-    return encode_preview(resize_to_fit(picture, max_side))
+@shared()
+def small_image(source: Source) -> Image:
+    """The picture shrunk to fit :data:`PREVIEW_MAX_SIDE`, for previews and thumbnails."""
+    return resize_to_fit(image(source), PREVIEW_MAX_SIDE)
 
 
 def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
@@ -115,7 +117,7 @@ def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
 @shared()
 def original_preview(source: Source) -> bytes:
     """The picture as a JPEG (PNG if transparent) no larger than :data:`PREVIEW_MAX_SIDE`."""
-    return _preview(image(source), PREVIEW_MAX_SIDE)
+    return encode_preview(small_image(source))
 
 
 @shared()
@@ -202,7 +204,7 @@ def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, st
 @shared("Redrawing small previews…")
 def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes]]:
     """Small redraws at each k of :data:`STRIP_KS`, fitted on a small copy of the picture."""
-    small = resize_to_fit(image(source), THUMBNAIL_MAX_SIDE)
+    small = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
     strip = []
     for k in STRIP_KS:
         fit = quantize_image(small, k, colour_space=space, random_state=seed)
