@@ -202,8 +202,8 @@ def _too_large(max_pixels: int, size: tuple[int, int] | None = None) -> InputErr
     )
 
 
-def _check_pixel_count(value: int, what: str) -> None:
-    """Raise InputError unless ``value`` is a positive whole number."""
+def check_whole_number(value: int, what: str) -> None:
+    """Raise InputError unless ``value`` (described as ``what``) is a positive whole number."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"The {what} must be a positive whole number; got {value!r}.")
 
@@ -293,7 +293,7 @@ def open_untrusted(
         When the input is empty, not an image, damaged, in an unsupported
         format or larger than ``max_pixels``.
     """
-    _check_pixel_count(max_pixels, "pixel limit")
+    check_whole_number(max_pixels, "pixel limit")
     with _binary_stream(source) as stream:
         if _is_empty(stream):
             raise InputError("The file is empty (0 bytes). Choose the image file again.")
@@ -431,7 +431,7 @@ def load_image(
         When the input is empty, not an image, damaged, in an unsupported
         format or larger than ``max_pixels``.
     """
-    _check_pixel_count(working_max_pixels, "working size")
+    check_whole_number(working_max_pixels, "working size")
     if name is None:
         file_name = (
             source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
@@ -506,8 +506,13 @@ def encode_png(pixels: np.ndarray, opaque: np.ndarray | None = None) -> bytes:
     im = PILImage.fromarray(image.pixels)
     if image.opaque is not None:
         im.putalpha(PILImage.fromarray(image.opaque.astype(np.uint8) * np.uint8(255)))
+    return save_png(im)
+
+
+def save_png(im: PILImage.Image, **options) -> bytes:
+    """A Pillow image as PNG bytes; ``options`` go to Pillow's PNG writer."""
     buffer = io.BytesIO()
-    im.save(buffer, format="PNG")
+    im.save(buffer, format="PNG", **options)
     return buffer.getvalue()
 
 
