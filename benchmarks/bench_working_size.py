@@ -13,7 +13,9 @@ The photo is china.jpg upscaled to 7000 x 7000 with Gaussian noise (see
 - quality: the MSE (over pixels and channels, against the full-size original) of
   the full-size download redrawn with the palette fitted on the working copy,
   against the MSE of ``quantize`` fitted on every pixel of the full-size picture,
-  at k = 16 and 64 (target: a ratio within 1.01);
+  at k = 16 and 64, for seeds 0, 1 and 2 (target: a ratio within 1.01). One
+  seed's k-means can land in a worse minimum on either side, so the ratio of the
+  seeds' mean MSEs is the figure to judge;
 - download: time and peak RSS of ``full_size_png`` in a fresh subprocess that
   first loads the working copy and quantizes it, as the app does. The peak is
   reset (``/proc/self/clear_refs``) before the download, so it is the process's
@@ -46,6 +48,7 @@ from kmeans_lib.pixels import count_colours  # noqa: E402
 from kmeans_lib.rendering import full_size_png, redraw  # noqa: E402
 
 KS = (16, 64)
+SEEDS = (0, 1, 2)
 JPEG_QUALITY = 90
 MB = 1_000_000
 
@@ -131,17 +134,20 @@ def bench_quality(path: Path) -> None:
         f"  quality: {full.n_pixels:,} pixels, {colours.n_colours:,} distinct colours; "
         f"working copy {working.n_pixels:,} pixels"
     )
+    working_colours = count_colours(working)
     for k in KS:
-        start = time.perf_counter()
-        every_pixel = quantize(full, k, random_state=0, colours=colours)
-        fit_seconds = time.perf_counter() - start
-        base_mse = mse(full.pixels, redraw(full, every_pixel))
-        download = full_size_png(path, quantize(working, k, random_state=0))
-        with PILImage.open(io.BytesIO(download)) as im:
-            ours_mse = mse(full.pixels, np.asarray(im.convert("RGB")))
+        ours, base = [], []
+        for seed in SEEDS:
+            every_pixel = quantize(full, k, random_state=seed, colours=colours)
+            base.append(mse(full.pixels, redraw(full, every_pixel)))
+            fit = quantize(working, k, random_state=seed, colours=working_colours)
+            with PILImage.open(io.BytesIO(full_size_png(path, fit))) as im:
+                ours.append(mse(full.pixels, np.asarray(im.convert("RGB"))))
+        ratios = " ".join(f"{o / b:.4f}" for o, b in zip(ours, base, strict=True))
         print(
-            f"    k={k:<3} MSE working-copy palette {ours_mse:8.2f}, fit on every pixel "
-            f"{base_mse:8.2f} (fit {fit_seconds:.0f} s): ratio {ours_mse / base_mse:.4f}",
+            f"    k={k:<3} MSE working-copy palette {np.mean(ours):7.2f}, fit on every pixel "
+            f"{np.mean(base):7.2f} (means of seeds {SEEDS}): ratio "
+            f"{np.mean(ours) / np.mean(base):.4f}; per seed {ratios}",
             flush=True,
         )
 

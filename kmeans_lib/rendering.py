@@ -212,6 +212,7 @@ def full_size_png(
                 orient_like(layer, im)
     if alpha is None:
         return _palette_png(indices, quantization.palette, transparent)
+    # 256 colours leave no palette entry for transparency: RGBA, as redraw_png writes.
     indices.putpalette(quantization.palette.tobytes(), rawmode="RGB")
     rgba = indices.convert("RGB")
     rgba.putalpha(alpha)
