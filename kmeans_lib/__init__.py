@@ -38,7 +38,14 @@ from kmeans_lib.images import (
 from kmeans_lib.metrics import Quality, quality
 from kmeans_lib.palette_io import palette_csv, palette_gpl, palette_json
 from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe, summarize
-from kmeans_lib.rendering import FileSizes, file_sizes, indexed_png, redraw, redraw_png
+from kmeans_lib.rendering import (
+    FileSizes,
+    file_sizes,
+    full_size_png,
+    indexed_png,
+    redraw,
+    redraw_png,
+)
 from kmeans_lib.selection import (
     ElbowCurve,
     SilhouetteCurve,
@@ -70,6 +77,7 @@ __all__ = [
     "file_sizes",
     "find_knee",
     "fit_kmeans",
+    "full_size_png",
     "image_points",
     "indexed_png",
     "load_image",

@@ -26,8 +26,8 @@ def to_features(colours: np.ndarray, space: str, dtype: type = np.float64) -> np
 
     Parameters
     ----------
-    colours : ndarray of uint8, shape (m, 3)
-        sRGB colours.
+    colours : ndarray of uint8 or float, shape (m, 3)
+        sRGB colours, 0-255 (floats such as unrounded centroids are allowed).
     space : {"rgb", "lab"}
         ``"rgb"`` keeps the 0-255 values; ``"lab"`` gives CIELAB (D65), where
         equal distances look like roughly equal differences to people.
@@ -40,6 +40,9 @@ def to_features(colours: np.ndarray, space: str, dtype: type = np.float64) -> np
     check_colour_space(space)
     if space == "rgb":
         return colours.astype(dtype)
+    if colours.dtype != np.uint8:
+        # scikit-image reads float sRGB as 0-1 (and uint8 as 0-255).
+        colours = np.asarray(colours, dtype=np.float64) / 255.0
     return rgb2lab(colours.reshape(-1, 1, 3)).reshape(-1, 3).astype(dtype, copy=False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,13 +12,28 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
-from PIL import ImageOps
 from sklearn.datasets import load_sample_image
 
 from kmeans_lib.errors import InputError
 
 DEFAULT_MAX_PIXELS = 50_000_000
+# Larger pictures are explored at this size (downloads stay full size). Phones take
+# 48-50 MP photos, and a JPEG decoder can scale by 1/2 as it decodes: 8000 x 6000
+# then gives 12.0 MP and 7000 x 7000 gives 12.25 MP, both at or under this size,
+# so the common case needs no further resize and never holds the full picture.
+WORKING_MAX_PIXELS = 12_500_000
+# A JPEG is reduced by a factor while decoding when the result keeps at least this
+# share of the working size: whole factors land where they land (7000 x 7000 at
+# 1/2 is 2% under), and decoding 4 times the pixels to keep 2% more is not worth it.
+_DRAFT_MIN_SHARE = 0.95
+_DRAFT_FACTORS = (8, 4, 2)  # the reductions JPEG decoders offer, largest first
+# Rows of the working copy made at once when shrinking: memory for the band
+# (about 2 x 128 source rows) instead of a second full-size copy.
+_SHRINK_BAND_ROWS = 128
+# Lanczos reaches 3 source pixels either side, times the shrink factor.
+_LANCZOS_RADIUS = 3
 # Pillow's names for the formats it may try to open (its JPEG opener also reads
 # camera MPO files); anything else is refused before a decoder sees it.
 _FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
@@ -42,11 +58,15 @@ class Image:
         mask given here is dropped to save memory).
     name : str
         A label for the image, such as its file name.
+    original_size : tuple of (int, int) or None
+        ``(width, height)`` of the picture this one was reduced from (see
+        :func:`load_image`); None when it is the picture at full size.
     """
 
     pixels: np.ndarray
     opaque: np.ndarray | None = None
     name: str = "image"
+    original_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         pixels = self.pixels
@@ -97,6 +117,17 @@ class Image:
     def n_opaque(self) -> int:
         """Pixels with alpha >= 128: the ones that take part in clustering."""
         return self.n_pixels if self.opaque is None else int(np.count_nonzero(self.opaque))
+
+    @property
+    def reduction_notice(self) -> str | None:
+        """One plain sentence saying the picture is explored smaller; None when it is not."""
+        if self.original_size is None:
+            return None
+        width, height = self.original_size
+        return (
+            f"Your {megapixels(width * height)}-megapixel picture is explored at "
+            f"{megapixels(self.n_pixels)} megapixels; downloads are full size."
+        )
 
     @property
     def has_transparency(self) -> bool:
@@ -154,13 +185,27 @@ def _is_empty(stream: BinaryIO) -> bool:
     return empty
 
 
+def megapixels(n_pixels: int) -> str:
+    """A pixel count in megapixels as people say it: "49", "12", "0.3"."""
+    value = n_pixels / 1e6
+    return f"{value:.0f}" if value >= 9.5 else f"{value:.2g}"
+
+
 def _too_large(max_pixels: int, size: tuple[int, int] | None = None) -> InputError:
     """The error for an image over the pixel limit, with its size when known."""
-    what = "This image" if size is None else f"This image ({size[0]:,} × {size[1]:,} pixels)"
+    what = "This image"
+    if size is not None:
+        what += f" ({size[0]:,} × {size[1]:,} pixels, {megapixels(size[0] * size[1])} megapixels)"
+    limit = f"{megapixels(max_pixels)} megapixels"
     return InputError(
-        f"{what} is too large to open safely: the limit is "
-        f"{max_pixels / 1e6:g} megapixels. Resize it to fewer pixels and try again."
+        f"{what} is too large: the limit is {limit}. Resize it to {limit} or fewer and try again."
     )
+
+
+def check_whole_number(value: int, what: str) -> None:
+    """Raise InputError unless ``value`` (described as ``what``) is a positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"The {what} must be a positive whole number; got {value!r}.")
 
 
 def _to_arrays(im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -186,30 +231,61 @@ def _to_arrays(im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.ascontiguousarray(rgba[:, :, :3]), rgba[:, :, 3] >= 128
 
 
-def load_image(
-    source: str | os.PathLike | bytes | BinaryIO,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    name: str | None = None,
-) -> Image:
-    """Decode a PNG, JPEG, WebP, GIF (first frame), BMP or TIFF image.
+def rows_to_arrays(
+    im: PILImage.Image, top: int, bottom: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows ``top`` to ``bottom`` (excluded) of a decoded Pillow image as arrays.
 
-    The EXIF orientation is applied; palette, greyscale, CMYK and 16-bit images
-    become 8-bit sRGB (16-bit values are scaled, not clipped). Pixels with
-    alpha < 128 are marked transparent.
+    Parameters
+    ----------
+    im : PIL.Image.Image
+        An image from :func:`open_untrusted`, in its stored orientation.
+    top, bottom : int
+
+    Returns
+    -------
+    pixels : ndarray of uint8, shape (bottom - top, W, 3)
+        sRGB values, converted as :func:`load_image` converts a whole picture.
+    opaque : ndarray of bool, shape (bottom - top, W), or None
+        True where alpha >= 128; None when the picture has no transparency data.
+    """
+    # A crop keeps the mode, palette and transparency key the conversion needs.
+    return _to_arrays(im.crop((0, top, im.width, bottom)))
+
+
+def orient_like(target: PILImage.Image, source: PILImage.Image) -> None:
+    """Turn ``target`` in place as the EXIF orientation of ``source`` says.
+
+    Lets a picture be processed in its stored orientation and only the (smaller)
+    result be turned; Pillow's ``exif_transpose`` then applies the orientation.
+    """
+    orientation = source.getexif().get(ExifTags.Base.Orientation)
+    if orientation is not None:
+        target.getexif()[ExifTags.Base.Orientation] = orientation
+        ImageOps.exif_transpose(target, in_place=True)
+
+
+@contextmanager
+def open_untrusted(
+    source: str | os.PathLike | bytes | BinaryIO, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Iterator[PILImage.Image]:
+    """Open an untrusted image file, refusing it from its header when it is too large.
+
+    Use it as ``with open_untrusted(data) as im:``. Pillow decodes the pixels
+    when they are first needed, inside the ``with`` block; any failure there,
+    or in the block's own use of them, becomes an :class:`InputError` whose
+    message can be shown as is.
 
     Parameters
     ----------
     source : path, bytes or binary file-like object
-        The image file. It is treated as untrusted.
     max_pixels : int, default=DEFAULT_MAX_PIXELS
-        Larger images are refused from their header, before any decoding.
-    name : str, optional
-        A label for the image; by default the file name when there is one.
+        Larger images are refused before any decoding.
 
-    Returns
-    -------
-    Image
+    Yields
+    ------
+    PIL.Image.Image
+        The undecoded picture in its stored orientation (see :func:`orient_like`).
 
     Raises
     ------
@@ -217,14 +293,7 @@ def load_image(
         When the input is empty, not an image, damaged, in an unsupported
         format or larger than ``max_pixels``.
     """
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
-        raise InputError(f"The pixel limit must be a positive whole number; got {max_pixels!r}.")
-    if name is None:
-        file_name = (
-            source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
-        )
-        name = Path(file_name).name if isinstance(file_name, (str, os.PathLike)) else "image"
-
+    check_whole_number(max_pixels, "pixel limit")
     with _binary_stream(source) as stream:
         if _is_empty(stream):
             raise InputError("The file is empty (0 bytes). Choose the image file again.")
@@ -233,8 +302,12 @@ def load_image(
             with PILImage.open(stream, formats=_FORMATS) as im:
                 if im.width * im.height > max_pixels:
                     raise _too_large(max_pixels, im.size)
-                ImageOps.exif_transpose(im, in_place=True)  # decodes the first frame
-                pixels, opaque = _to_arrays(im)
+                try:
+                    yield im
+                finally:
+                    # Frees the decoded pixels at the end of the block; leaving the
+                    # with statement only closes the file.
+                    im.close()
         except InputError:
             raise
         except PILImage.UnidentifiedImageError as error:
@@ -257,7 +330,138 @@ def load_image(
                 "(for example, an interrupted download) or uses a variant of its format "
                 "that is not supported. Try saving or downloading it again, as PNG or JPEG."
             ) from error
-    return Image(pixels=pixels, opaque=opaque, name=name)
+
+
+def _draft(im: PILImage.Image, working_max_pixels: int) -> None:
+    """Let a JPEG decoder scale by the largest of 1/8, 1/4, 1/2 that keeps the working size.
+
+    "Keeps" allows :data:`_DRAFT_MIN_SHARE`; other formats are left alone.
+    """
+    if im.format != "JPEG":
+        return
+    width, height = im.size
+    for factor in _DRAFT_FACTORS:
+        # The decoder rounds partial blocks up.
+        if -(-width // factor) * -(-height // factor) >= _DRAFT_MIN_SHARE * working_max_pixels:
+            # Pillow picks the largest factor whose result covers the requested size.
+            im.draft("RGB", (width // factor, height // factor))
+            return
+
+
+def _shrink(
+    im: PILImage.Image, max_pixels: int, band_rows: int
+) -> tuple[PILImage.Image, PILImage.Image | None]:
+    """Lanczos-shrink a picture to at most ``max_pixels``, converting a band of rows at a time.
+
+    Returns the RGB picture and its opaque mask (mode "1", resized with nearest
+    neighbour as :func:`resize_to_fit` does; None without transparency data),
+    both in the stored orientation. Each band converts only the source rows its
+    filter reaches, so no second full-size copy is made. The two passes are
+    explicit because Pillow's own order differs between a band and a whole
+    picture, which changes values by a few levels.
+    """
+    width, height = im.size
+    scale = math.sqrt(max_pixels / (width * height))
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    y_scale = height / size[1]
+    reach = _LANCZOS_RADIUS * max(y_scale, 1.0) + 1
+    rgb = PILImage.new("RGB", size)
+    mask = None
+    for top in range(0, size[1], band_rows):
+        bottom = min(top + band_rows, size[1])
+        y0, y1 = top * y_scale, bottom * y_scale
+        first, last = max(0, math.floor(y0 - reach)), min(height, math.ceil(y1 + reach))
+        rows = im.crop((0, first, width, last))
+        opaque = None
+        if rows.mode != "RGB" or rows.has_transparency_data:
+            pixels, opaque = _to_arrays(rows)
+            rows = PILImage.fromarray(pixels)
+        band_size = (size[0], bottom - top)
+        box = (0, y0 - first, size[0], y1 - first)
+        wide = rows.resize((size[0], last - first), PILImage.Resampling.LANCZOS)
+        rgb.paste(wide.resize(band_size, PILImage.Resampling.LANCZOS, box=box), (0, top))
+        if opaque is not None:
+            if mask is None:
+                mask = PILImage.new("1", size, 1)
+            mask_box = (0, y0 - first, width, y1 - first)
+            band_mask = PILImage.fromarray(opaque).resize(
+                band_size, PILImage.Resampling.NEAREST, box=mask_box
+            )
+            mask.paste(band_mask, (0, top))
+    return rgb, mask
+
+
+def load_image(
+    source: str | os.PathLike | bytes | BinaryIO,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    working_max_pixels: int = WORKING_MAX_PIXELS,
+    name: str | None = None,
+) -> Image:
+    """Decode a PNG, JPEG, WebP, GIF (first frame), BMP or TIFF image.
+
+    The EXIF orientation is applied; palette, greyscale, CMYK and 16-bit images
+    become 8-bit sRGB (16-bit values are scaled, not clipped). Pixels with
+    alpha < 128 are marked transparent. A picture of more than
+    ``working_max_pixels`` is reduced to a working copy of at most that many
+    while it is decoded, never holding two full-size copies: a JPEG is scaled
+    by 1/2, 1/4 or 1/8 in its decoder, then (if still larger) any picture is
+    shrunk with Lanczos a band of rows at a time.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file-like object
+        The image file. It is treated as untrusted.
+    max_pixels : int, default=DEFAULT_MAX_PIXELS
+        Larger images are refused from their header, before any decoding.
+    working_max_pixels : int, default=WORKING_MAX_PIXELS
+        Larger images are reduced to a working copy of at most this many pixels.
+    name : str, optional
+        A label for the image; by default the file name when there is one.
+
+    Returns
+    -------
+    Image
+        With ``original_size`` set (and a ``reduction_notice``) when it is a
+        reduced working copy.
+
+    Raises
+    ------
+    InputError
+        When the input is empty, not an image, damaged, in an unsupported
+        format or larger than ``max_pixels``.
+    """
+    check_whole_number(working_max_pixels, "working size")
+    if name is None:
+        file_name = (
+            source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+        )
+        name = Path(file_name).name if isinstance(file_name, (str, os.PathLike)) else "image"
+
+    rgb = mask = None
+    with open_untrusted(source, max_pixels=max_pixels) as im:
+        stored_size = im.size
+        if im.width * im.height > working_max_pixels:
+            _draft(im, working_max_pixels)
+        unturned_size = im.size
+        if im.width * im.height > working_max_pixels:
+            # Shrink first: turning the picture (exif_transpose) copies it.
+            rgb, mask = _shrink(im, working_max_pixels, _SHRINK_BAND_ROWS)
+            unturned_size = rgb.size
+            for shrunk in (rgb, mask):
+                if shrunk is not None:
+                    orient_like(shrunk, im)
+        else:
+            ImageOps.exif_transpose(im, in_place=True)  # decodes the first frame
+            pixels, opaque = _to_arrays(im)
+    if rgb is not None:  # converted once the full-size picture is closed
+        pixels = np.asarray(rgb)
+        opaque = None if mask is None else np.asarray(mask)
+    original_size = None
+    if pixels.shape[0] * pixels.shape[1] < stored_size[0] * stored_size[1]:
+        turned = (pixels.shape[1], pixels.shape[0]) != unturned_size
+        original_size = stored_size[::-1] if turned else stored_size
+    return Image(pixels=pixels, opaque=opaque, name=name, original_size=original_size)
 
 
 def sample_names() -> tuple[str, ...]:
@@ -306,8 +510,13 @@ def encode_png(
     im = PILImage.fromarray(image.pixels)
     if image.opaque is not None:
         im.putalpha(PILImage.fromarray(image.opaque.astype(np.uint8) * np.uint8(255)))
+    return save_png(im, compress_level=compress_level)
+
+
+def save_png(im: PILImage.Image, **options) -> bytes:
+    """A Pillow image as PNG bytes; ``options`` go to Pillow's PNG writer."""
     buffer = io.BytesIO()
-    im.save(buffer, format="PNG", compress_level=compress_level)
+    im.save(buffer, format="PNG", **options)
     return buffer.getvalue()
 
 

@@ -1,19 +1,34 @@
-"""The quantized image: full-resolution redraw, PNG and indexed-PNG bytes, file sizes."""
+"""The quantized image: redraw, PNG and indexed-PNG bytes, full-size download, file sizes."""
 
 from __future__ import annotations
 
-import io
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image as PILImage
+from sklearn.metrics import pairwise_distances_argmin
 
 from kmeans_lib.clustering import Quantization
+from kmeans_lib.colour_space import to_features
 from kmeans_lib.errors import InputError
-from kmeans_lib.images import Image, encode_png
-from kmeans_lib.pixels import take_rows
+from kmeans_lib.images import (
+    DEFAULT_MAX_PIXELS,
+    Image,
+    check_whole_number,
+    encode_png,
+    open_untrusted,
+    orient_like,
+    rows_to_arrays,
+    save_png,
+)
+from kmeans_lib.pixels import N_CODES, codes_to_colours, colour_codes, take_rows
 
 _PNG_MAX_PALETTE = 256
+# Rows painted at once by full_size_png: 1.8 million pixels of a 7000-wide photo.
+DOWNLOAD_BAND_ROWS = 256
 
 
 def check_match(image: Image, quantization: Quantization) -> None:
@@ -77,28 +92,140 @@ def indexed_png(image: Image, quantization: Quantization, *, compress_level: int
     """
     check_match(image, quantization)
     n_colours = quantization.n_colours
-    palette = quantization.palette
-    options = {}
-    if image.has_transparency:
-        if n_colours >= _PNG_MAX_PALETTE:
-            raise InputError(
-                "A palette PNG holds at most 256 entries, and this image needs all of "
-                "them for colours plus one for its transparent pixels. Choose 255 "
-                "colours or fewer to save it as a palette PNG."
-            )
-        palette = np.vstack([palette, np.zeros((1, 3), np.uint8)])
-        options["transparency"] = n_colours
+    if image.has_transparency and n_colours >= _PNG_MAX_PALETTE:
+        raise InputError(
+            "A palette PNG holds at most 256 entries, and this image needs all of "
+            "them for colours plus one for its transparent pixels. Choose 255 "
+            "colours or fewer to save it as a palette PNG."
+        )
     # int16 -> uint8 turns -1 (transparent) into 255; it is then set to the extra entry.
     indices = quantization.labels.astype(np.uint8)
     if image.has_transparency:
         indices[quantization.labels < 0] = n_colours
-    im = PILImage.fromarray(indices)
+    return _palette_png(
+        PILImage.fromarray(indices),
+        quantization.palette,
+        image.has_transparency,
+        compress_level=compress_level,
+    )
+
+
+def _palette_png(
+    indices: PILImage.Image, palette: np.ndarray, transparent: bool, *, compress_level: int = 6
+) -> bytes:
+    """Palette indices (mode "L") as a palette PNG, with a transparent entry after ``palette``."""
+    options = {}
+    if transparent:
+        options["transparency"] = len(palette)
+        palette = np.vstack([palette, np.zeros((1, 3), np.uint8)])
     # A palette of exactly the used entries lets Pillow pack 2, 4 or 16 colours
     # into 1, 2 or 4 bits per pixel.
-    im.putpalette(palette.tobytes(), rawmode="RGB")
-    buffer = io.BytesIO()
-    im.save(buffer, format="PNG", compress_level=compress_level, **options)
-    return buffer.getvalue()
+    indices.putpalette(palette.tobytes(), rawmode="RGB")
+    return save_png(indices, compress_level=compress_level, **options)
+
+
+def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.ndarray]:
+    """A function giving each pixel of an ``(h, w, 3)`` band its palette index (uint8).
+
+    A colour of the picture ``quantization`` was fitted on keeps the index it
+    has there, so the download agrees with the on-screen redraw. Any other
+    colour gets its nearest centre in the fit's colour space; it is worked out
+    once per distinct colour (CIELAB conversion included) and kept in a table
+    over all 2**24 colours (32 MB, whatever the picture's size).
+    """
+    space = quantization.colour_space
+    table = np.full(N_CODES, -1, dtype=np.int16)
+    table[colour_codes(quantization.colours.colours)] = quantization.colour_labels
+    # The unrounded centroids, back in the fit's space: the centres it measured from.
+    centres = to_features(quantization.centroids, space)
+
+    def palette_index(pixels: np.ndarray) -> np.ndarray:
+        codes = colour_codes(pixels)
+        # mode="wrap" never wraps (codes are below N_CODES); it skips a bounds-check copy.
+        labels = np.take(table, codes, mode="wrap")
+        new = labels < 0
+        if new.any():
+            new_codes = np.unique(codes[new])
+            features = to_features(codes_to_colours(new_codes), space)
+            table[new_codes] = pairwise_distances_argmin(features, centres)
+            labels[new] = table[codes[new]]
+        return labels.astype(np.uint8)
+
+    return palette_index
+
+
+def full_size_png(
+    source: str | os.PathLike | bytes | BinaryIO,
+    quantization: Quantization,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    band_rows: int = DOWNLOAD_BAND_ROWS,
+) -> bytes:
+    """The full-size picture redrawn with a palette, painted a band of rows at a time.
+
+    For a picture explored at a reduced working size (see
+    :func:`~kmeans_lib.images.load_image`): the original file is decoded once at
+    full size, with the same safety checks and orientation. A pixel whose colour
+    is in the working copy gets the palette colour it has there; any other gets
+    the nearest centre in the fit's colour space. Besides the decoded picture,
+    memory stays at one byte per pixel plus a band. For a picture explored at
+    full size the pixels are those of :func:`indexed_png`.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file-like object
+        The original image file, as given to :func:`~kmeans_lib.images.load_image`.
+    quantization : Quantization
+        The result of :func:`~kmeans_lib.clustering.quantize` on the working copy.
+    max_pixels : int, default=DEFAULT_MAX_PIXELS
+        Larger images are refused before decoding, as by ``load_image``.
+    band_rows : int, default=DOWNLOAD_BAND_ROWS
+        Rows painted at once.
+
+    Returns
+    -------
+    bytes
+        A palette PNG as :func:`indexed_png` writes it (with a transparent entry
+        when some pixels are transparent), or, when 256 colours leave no entry
+        for transparency, an RGBA PNG as :func:`redraw_png` writes it.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be used (see :func:`~kmeans_lib.images.open_untrusted`).
+    """
+    check_whole_number(band_rows, "band height")
+    n_colours = quantization.n_colours
+    # Transparent pixels take the extra entry, or with 256 colours the last one
+    # (as redraw does), under an alpha layer then.
+    transparent_index = min(n_colours, _PNG_MAX_PALETTE - 1)
+    palette_index = _palette_indexer(quantization)
+    alpha = None
+    transparent = False
+    with open_untrusted(source, max_pixels=max_pixels) as im:
+        indices = PILImage.new("L", im.size)
+        for top in range(0, im.height, band_rows):
+            pixels, opaque = rows_to_arrays(im, top, min(top + band_rows, im.height))
+            band = palette_index(pixels)
+            if opaque is not None and not opaque.all():
+                transparent = True
+                band[~opaque] = transparent_index
+                if n_colours >= _PNG_MAX_PALETTE:
+                    if alpha is None:
+                        alpha = PILImage.new("L", im.size, 255)
+                    alpha.paste(PILImage.fromarray(opaque).convert("L"), (0, top))
+            indices.paste(PILImage.fromarray(band), (0, top))
+        # Turned after painting: one byte per pixel to copy instead of four.
+        for layer in (indices, alpha):
+            if layer is not None:
+                orient_like(layer, im)
+    if alpha is None:
+        return _palette_png(indices, quantization.palette, transparent)
+    # 256 colours leave no palette entry for transparency: RGBA, as redraw_png writes.
+    indices.putpalette(quantization.palette.tobytes(), rawmode="RGB")
+    rgba = indices.convert("RGB")
+    rgba.putalpha(alpha)
+    return save_png(rgba)
 
 
 @dataclass(frozen=True)

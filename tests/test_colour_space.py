@@ -49,3 +49,14 @@ def test_to_features_in_float32_rounds_the_float64_features(space):
     features = to_features(COLOURS, space, dtype=np.float32)
     assert features.dtype == np.float32
     np.testing.assert_array_equal(features, to_features(COLOURS, space).astype(np.float32))
+
+
+def test_float_srgb_colours_give_the_same_features_as_uint8():
+    colours = np.array([[0, 0, 0], [255, 128, 7], [12, 200, 255]], dtype=np.uint8)
+    for space in ("rgb", "lab"):
+        np.testing.assert_allclose(
+            to_features(colours.astype(np.float64), space),
+            to_features(colours, space),
+            rtol=1e-12,
+            atol=1e-9,
+        )

@@ -16,6 +16,7 @@ from PIL import ImageFile
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     DEFAULT_MAX_PIXELS,
+    WORKING_MAX_PIXELS,
     Image,
     encode_png,
     load_image,
@@ -220,6 +221,16 @@ def test_pixel_limit_is_inclusive_and_adjustable():
     with pytest.raises(InputError, match="too large"):
         load_image(data, max_pixels=4999)
     assert DEFAULT_MAX_PIXELS == 50_000_000
+
+
+def test_refused_picture_message_gives_its_size_the_limit_and_what_to_do():
+    data = raw_png(9_000, 7_000, 8, 2, b"\x00" * 31)
+    with pytest.raises(InputError) as error:
+        load_image(data)
+    assert str(error.value) == (
+        "This image (9,000 × 7,000 pixels, 63 megapixels) is too large: the limit is "
+        "50 megapixels. Resize it to 50 megapixels or fewer and try again."
+    )
 
 
 @pytest.mark.parametrize("limit", [0, -5, 2.5, True])
@@ -458,3 +469,130 @@ def test_resize_to_fit_shrinks_keeping_aspect_and_mask():
 def test_resize_to_fit_refuses_a_bad_size():
     with pytest.raises(InputError, match="preview size"):
         resize_to_fit(Image(pixels=SMALL), 0)
+
+
+# --- working copy of large pictures ---------------------------------------------
+
+
+def smooth_picture(width: int, height: int) -> np.ndarray:
+    """A photo-like (smoothly varying) RGB picture, so resampling errors stay small."""
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    channels = [np.sin(7 * x + 3 * y), np.cos(5 * x * y + 4 * y), np.sin(9 * y - 2 * x)]
+    return np.rint(127.5 + 120 * np.stack(channels, axis=-1)).astype(np.uint8)
+
+
+def lanczos(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Pillow's whole-picture Lanczos resize of ``pixels`` to ``size`` (width, height)."""
+    return np.asarray(PILImage.fromarray(pixels).resize(size, PILImage.Resampling.LANCZOS))
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference in levels."""
+    return float(np.abs(a.astype(float) - b).mean())
+
+
+def test_working_size_fits_a_phone_photo_halved_by_the_jpeg_decoder():
+    assert 7000 * 7000 // 4 <= WORKING_MAX_PIXELS and 8000 * 6000 // 4 <= WORKING_MAX_PIXELS
+    assert WORKING_MAX_PIXELS < DEFAULT_MAX_PIXELS
+
+
+def test_large_picture_is_explored_at_the_working_size_with_a_notice():
+    pixels = smooth_picture(400, 300)
+    image = load_image(saved(PILImage.fromarray(pixels), "PNG"), working_max_pixels=30_000)
+    assert (image.width, image.height) == (200, 150)
+    assert image.original_size == (400, 300)
+    assert image.reduction_notice == (
+        "Your 0.12-megapixel picture is explored at 0.03 megapixels; downloads are full size."
+    )
+    assert mean_difference(image.pixels, lanczos(pixels, (200, 150))) < 0.5
+
+
+def test_working_copy_keeps_the_aspect_and_stays_within_the_working_size():
+    pixels = smooth_picture(301, 97)
+    image = load_image(saved(PILImage.fromarray(pixels), "PNG"), working_max_pixels=5_000)
+    assert image.n_pixels <= 5_000 and image.n_pixels > 4_800
+    assert abs(image.width / image.height - 301 / 97) < 0.05
+    assert mean_difference(image.pixels, lanczos(pixels, (image.width, image.height))) < 0.5
+
+
+def test_notice_names_whole_megapixels_for_phone_photos():
+    image = Image(pixels=np.zeros((3500, 3500, 3), np.uint8), original_size=(7000, 7000))
+    assert image.reduction_notice == (
+        "Your 49-megapixel picture is explored at 12 megapixels; downloads are full size."
+    )
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_picture_at_the_working_size_is_not_reduced(fmt):
+    data = saved(PILImage.fromarray(smooth_picture(60, 40)), fmt)
+    image = load_image(data, working_max_pixels=2_400)
+    assert image.original_size is None and image.reduction_notice is None
+    np.testing.assert_array_equal(image.pixels, load_image(data).pixels)
+
+
+def test_jpeg_is_reduced_in_the_decoder_like_a_full_decode_then_resize():
+    data = saved(PILImage.fromarray(smooth_picture(400, 300)), "JPEG", quality=95)
+    full = load_image(data)
+    # Half size is 30,000 pixels, 3% under this working size: the decoder's 1/2
+    # is taken as is. A resize would give 203 x 152.
+    image = load_image(data, working_max_pixels=30_900)
+    assert (image.width, image.height) == (200, 150)
+    assert image.original_size == (400, 300)
+    assert mean_difference(image.pixels, lanczos(full.pixels, (200, 150))) < 3
+
+
+def test_jpeg_reduced_in_the_decoder_is_then_resized_to_fit():
+    data = saved(PILImage.fromarray(smooth_picture(400, 300)), "JPEG", quality=95)
+    full = load_image(data)
+    image = load_image(data, working_max_pixels=25_000)  # 1/2 gives 30,000: still too many
+    assert image.n_pixels <= 25_000 and (image.width, image.height) == (182, 136)
+    assert mean_difference(image.pixels, lanczos(full.pixels, (182, 136))) < 3
+
+
+def test_reduced_jpeg_is_turned_by_its_exif_orientation():
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    stored = smooth_picture(400, 300)
+    data = saved(PILImage.fromarray(stored), "JPEG", quality=95, exif=exif)
+    for limit in (30_900, 20_000):  # reduced by the decoder alone, then also resized
+        image = load_image(data, working_max_pixels=limit)
+        assert image.height > image.width and image.original_size == (300, 400)
+        expected = np.rot90(lanczos(stored, (image.height, image.width)), k=-1)
+        assert mean_difference(image.pixels, expected) < 3
+
+
+def test_reduced_picture_keeps_its_transparency_mask():
+    rgba = np.dstack([smooth_picture(200, 100), np.full((100, 200), 255, np.uint8)])
+    rgba[20:60, 30:90, 3] = 0
+    image = load_image(saved(PILImage.fromarray(rgba), "PNG"), working_max_pixels=5_000)
+    assert (image.width, image.height) == (100, 50)
+    opaque = rgba[..., 3] >= 128
+    expected = PILImage.fromarray(opaque).resize((100, 50), PILImage.Resampling.NEAREST)
+    np.testing.assert_array_equal(image.opaque, np.asarray(expected))
+
+
+def test_reduced_16_bit_greyscale_is_scaled_not_clipped():
+    values = np.full((40, 60), 65535, np.uint16)
+    values[:, :30] = 32896
+    image = load_image(saved(PILImage.fromarray(values), "PNG"), working_max_pixels=600)
+    assert (image.width, image.height) == (30, 20)
+    assert image.pixels[:, :12].max() == 128 and image.pixels[:, 18:].min() == 255
+
+
+def test_reduced_palette_picture_keeps_colours_and_transparent_entry():
+    im = PILImage.new("P", (60, 40))
+    im.putpalette([255, 0, 0, 0, 255, 0])
+    indices = np.zeros((40, 60), np.uint8)
+    indices[:, 30:] = 1
+    im.putdata(indices.ravel().tolist())
+    image = load_image(saved(im, "PNG", transparency=1), working_max_pixels=600)
+    assert (image.width, image.height) == (30, 20)
+    np.testing.assert_array_equal(image.opaque[:, :15], True)
+    assert not image.opaque[:, 15:].any()
+    np.testing.assert_array_equal(image.pixels[:, :12], np.full((20, 12, 3), [255, 0, 0]))
+
+
+@pytest.mark.parametrize("limit", [0, 2.5, True])
+def test_bad_working_size_is_refused(limit):
+    with pytest.raises(InputError, match="working size"):
+        load_image(saved(PILImage.new("RGB", (2, 2)), "PNG"), working_max_pixels=limit)

@@ -11,11 +11,13 @@ from PIL import Image as PILImage
 
 from kmeans_lib import pixels
 from kmeans_lib.clustering import quantize
+from kmeans_lib.colour_space import to_features
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
 from kmeans_lib.rendering import (
     FileSizes,
     file_sizes,
+    full_size_png,
     indexed_png,
     png_size,
     redraw,
@@ -176,3 +178,129 @@ def test_quantization_of_another_image_is_refused(opaque_case):
     for function in (redraw, redraw_png, indexed_png, file_sizes):
         with pytest.raises(InputError, match="Run the colour grouping again"):
             function(other, q)
+
+
+# --- full-size download ------------------------------------------------------
+
+
+def png_bytes(pixels: np.ndarray, **options) -> bytes:
+    """``pixels`` (RGB or RGBA) saved as a PNG file by Pillow."""
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def photo(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A smooth picture with noise: a few thousand colours, many lost by shrinking."""
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    smooth = np.stack([np.sin(6 * x + 2 * y), np.cos(5 * x * y + 3 * y), np.sin(7 * y - x)], -1)
+    noise = np.random.default_rng(seed).normal(0, 6, (height, width, 3))
+    return np.clip(np.rint(127.5 + 110 * smooth + noise), 0, 255).astype(np.uint8)
+
+
+def rgba_of(png: bytes) -> np.ndarray:
+    """The decoded PNG as an (H, W, 4) RGBA array."""
+    return np.asarray(decoded(png).convert("RGBA"))
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+@pytest.mark.parametrize("transparent", [False, True])
+def test_full_size_download_of_an_unreduced_picture_is_the_indexed_png(space, transparent):
+    rgba = np.dstack([PIXELS, np.where(OPAQUE, 255, 0).astype(np.uint8)])
+    data = png_bytes(rgba if transparent else PIXELS)
+    image = load_image(data)
+    q = quantize(image, 6, colour_space=space)
+    download = full_size_png(data, q, band_rows=3)
+    np.testing.assert_array_equal(rgba_of(download), rgba_of(indexed_png(image, q)))
+    assert decoded(download).mode == "P"
+
+
+def test_full_size_download_with_256_colours_and_transparency_is_the_rgba_redraw():
+    codes = np.arange(16 * 17)
+    pixels = np.stack([codes % 256, codes * 7 % 256, codes // 256 * 100], -1).astype(np.uint8)
+    alpha = np.full(16 * 17, 255, np.uint8)
+    alpha[-3:] = 0
+    data = png_bytes(np.dstack([pixels.reshape(16, 17, 3), alpha.reshape(16, 17)]))
+    image = load_image(data)
+    q = quantize(image, 256)
+    assert q.n_colours == 256
+    download = full_size_png(data, q, band_rows=5)
+    assert decoded(download).mode == "RGBA"
+    np.testing.assert_array_equal(rgba_of(download), rgba_of(redraw_png(image, q)))
+
+
+@pytest.fixture(scope="module")
+def reduced_case() -> tuple[bytes, np.ndarray, object]:
+    """A 90 x 70 photo-like PNG explored at 1,500 pixels, and its 8-colour CIELAB fit."""
+    pixels = photo(90, 70)
+    data = png_bytes(pixels)
+    working = load_image(data, working_max_pixels=1_500)
+    assert working.original_size == (90, 70)
+    return data, pixels, quantize(working, 8, colour_space="lab")
+
+
+def test_full_size_download_is_full_size_in_palette_colours_only(reduced_case):
+    data, _, q = reduced_case
+    download = decoded(full_size_png(data, q))
+    assert download.mode == "P" and download.size == (90, 70)
+    np.testing.assert_array_equal(
+        np.frombuffer(download.palette.tobytes(), np.uint8).reshape(-1, 3), q.palette
+    )
+    assert np.asarray(download).max() < q.n_colours
+
+
+def test_new_colours_get_the_nearest_centre_in_the_fits_colour_space(reduced_case):
+    data, full, q = reduced_case
+    indices = np.asarray(decoded(full_size_png(data, q)))
+    known = np.isin(pixels.colour_codes(full), pixels.colour_codes(q.colours.colours))
+    assert (~known).mean() > 0.5  # most full-size colours were not in the working copy
+    features = to_features(full[~known], "lab")
+    centres = to_features(q.centroids, "lab")
+    distances = ((features[:, None, :] - centres[None]) ** 2).sum(-1)
+    nearest = distances[np.arange(len(features)), indices[~known]]
+    np.testing.assert_allclose(nearest, distances.min(axis=1), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(
+        indices[known],
+        q.colour_labels[
+            np.searchsorted(
+                pixels.colour_codes(q.colours.colours), pixels.colour_codes(full[known])
+            )
+        ],
+    )
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 64])
+def test_painting_in_bands_equals_painting_at_once(reduced_case, band_rows):
+    data, _, q = reduced_case
+    at_once = full_size_png(data, q, band_rows=10_000)
+    np.testing.assert_array_equal(
+        np.asarray(decoded(full_size_png(data, q, band_rows=band_rows))),
+        np.asarray(decoded(at_once)),
+    )
+
+
+def test_full_size_download_is_turned_by_the_exif_orientation():
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    PILImage.fromarray(photo(60, 40)).save(buffer, format="JPEG", quality=95, exif=exif)
+    data = buffer.getvalue()
+    working = load_image(data, working_max_pixels=600)
+    assert working.height > working.width and working.original_size == (40, 60)
+    download = decoded(full_size_png(data, quantize(working, 4)))
+    assert download.size == (40, 60)
+    painted = np.asarray(download.convert("RGB")).astype(float)
+    full = load_image(data).pixels
+    assert np.abs(painted - full).mean() < 0.5 * np.abs(painted - np.rot90(full, 2)).mean()
+
+
+def test_full_size_download_keeps_the_pixel_limit(reduced_case):
+    data, _, q = reduced_case
+    with pytest.raises(InputError, match="too large"):
+        full_size_png(data, q, max_pixels=6_000)
+
+
+def test_full_size_download_refuses_a_bad_band_height(reduced_case):
+    data, _, q = reduced_case
+    with pytest.raises(InputError, match="band height"):
+        full_size_png(data, q, band_rows=0)
