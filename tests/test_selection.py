@@ -306,3 +306,17 @@ def test_count_colours_points_feed_the_sweep():
     points = image_points(count_colours(Image(pixels)), "rgb")
     curve = elbow_sweep(points, range(1, 7))
     assert curve.variance_explained[3:].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_fit_at_k1_is_the_mean_and_explains_exactly_nothing():
+    # float32 colours with uneven counts: a k-means fit here lands a rounding error
+    # away from the total, so only a construction gives exactly 0.
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 255, size=(500, 3)).astype(np.float32)
+    points = WeightedPoints(X=X, weights=rng.integers(1, 100, size=500).astype(float))
+    fit = fit_kmeans(points, 1)
+    assert fit.labels.tolist() == [0] * 500 and fit.n_iter == 0
+    np.testing.assert_allclose(fit.centers[0], np.average(X, axis=0, weights=points.weights))
+    curve = elbow_sweep(points, [1, 2])
+    assert curve.inertia[0] == fit.inertia
+    assert curve.variance_explained[0] == 0.0
