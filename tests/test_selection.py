@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
+from sklearn.metrics import silhouette_samples
 
 from kmeans_lib import selection
 from kmeans_lib.clustering import WeightedPoints, fit_kmeans, image_points, quantize
@@ -193,16 +195,17 @@ def test_silhouette_sweep_never_scores_more_than_the_sample(monkeypatch):
     # 240 colours standing for 24 million pixels: only the sample may be scored.
     points = blobs()
     points = WeightedPoints(X=points.X, weights=np.full(points.n_points, 100_000.0))
-    sizes = []
-    real = selection.silhouette_samples
+    calls = []
+    real = selection._silhouettes
 
-    def recording(X, labels):
-        sizes.append(len(X))
-        return real(X, labels)
+    def recording(X, repeats, labellings):
+        calls.append((int(repeats.sum()), len(labellings)))
+        return real(X, repeats, labellings)
 
-    monkeypatch.setattr(selection, "silhouette_samples", recording)
+    monkeypatch.setattr(selection, "_silhouettes", recording)
     curve = silhouette_sweep(points, [2, 4], sample_size=500, n_repeats=2)
-    assert sizes == [500] * 4
+    # One pass per sample of 500 pixels scores both k.
+    assert calls == [(500, 2)] * 2
     assert curve.sample_size == 500
 
 
@@ -228,7 +231,8 @@ def test_silhouette_sweep_is_reproducible_and_reports_progress():
     first = silhouette_sweep(blobs(), [2, 3], sample_size=300, progress=reported.append)
     second = silhouette_sweep(blobs(), [2, 3], sample_size=300)
     assert np.array_equal(first.mean, second.mean)
-    assert reported == pytest.approx([0.5, 1.0])
+    # After each of the 2 fits and each of the 3 samples.
+    assert reported == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
 
 
 def test_silhouette_curve_to_frame_has_readable_columns():
@@ -240,6 +244,59 @@ def test_silhouette_curve_to_frame_has_readable_columns():
         "Calinski-Harabasz",
         "Davies-Bouldin",
     ]
+
+
+def exact_silhouettes(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """scikit-learn's silhouette on distances computed without cancellation.
+
+    Its own distances put two pixels of one colour up to about 1e-6 apart when the
+    coordinates are not whole numbers; these put them exactly 0 apart.
+    """
+    return silhouette_samples(cdist(X, X), labels, metric="precomputed")
+
+
+def sklearn_sweep_means(points: WeightedPoints, ks, score=silhouette_samples) -> np.ndarray:
+    """Mean silhouettes the slow way: a fit per k, ``score`` on each float64 sample."""
+    rng = np.random.default_rng(0)
+    samples = [sample_points(points.weights, 700, random_state=rng) for _ in range(2)]
+    means = []
+    for k in ks:
+        labels = fit_kmeans(points, k, random_state=0, polish=False).labels
+        per_sample = [score(points.X[index].astype(np.float64), labels[index]) for index in samples]
+        means.append(np.mean([values.mean() for values in per_sample]))
+    return np.array(means)
+
+
+def table_points() -> WeightedPoints:
+    """Rows of a table: weight 1 each."""
+    points = blobs()
+    return WeightedPoints(X=points.X, weights=np.ones(points.n_points))
+
+
+def colour_points() -> WeightedPoints:
+    """float32 colours of a noisy four-colour picture, many pixels to a colour."""
+    rng = np.random.default_rng(4)
+    pixels = CENTRES[rng.integers(0, 4, size=(60, 80))] + rng.normal(0, 2, size=(60, 80, 3))
+    image = Image(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+    return image_points(count_colours(image), "rgb")
+
+
+@pytest.mark.parametrize(
+    ("make_points", "ks", "score"),
+    [
+        (table_points, [2, 3, 4, 7], silhouette_samples),
+        (colour_points, [2, 5, 10], silhouette_samples),
+        # Repeated pixels off the integer grid: scikit-learn's distances would add
+        # rounding noise of up to 1e-9 to the mean.
+        (blobs, [2, 4, 7], exact_silhouettes),
+    ],
+    ids=["table", "picture", "repeated-fractional-points"],
+)
+def test_silhouette_sweep_means_equal_scikit_learns(make_points, ks, score):
+    points = make_points()
+    curve = silhouette_sweep(points, ks, sample_size=700, n_repeats=2)
+    expected = sklearn_sweep_means(points, ks, score)
+    np.testing.assert_allclose(curve.mean, expected, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -298,6 +355,20 @@ def test_silhouette_detail_uses_every_pixel_of_a_small_input():
     detail = silhouette_detail(points, fit_kmeans(points, 2), sample_size=100)
     assert detail.labels.size == 7
     assert np.allclose(detail.values, 1.0)
+
+
+def test_silhouette_detail_equals_scikit_learn_with_a_one_pixel_cluster():
+    # A lone far row is a cluster of its own; its silhouette is 0.
+    X = np.vstack([table_points().X, [[250.0, 250.0, 250.0]]])
+    points = WeightedPoints(X=X, weights=np.ones(len(X)))
+    fit = fit_kmeans(points, 5)
+    assert np.count_nonzero(fit.labels == fit.labels[-1]) == 1
+    detail = silhouette_detail(points, fit, sample_size=1000)
+    assert detail.labels.size == points.n_points  # every row
+    expected = silhouette_samples(X, detail.labels)
+    np.testing.assert_allclose(detail.values, expected, rtol=0, atol=1e-9)
+    assert detail.values[-1] == 0.0
+    assert detail.mean == pytest.approx(expected.mean(), rel=0, abs=1e-9)
 
 
 def test_count_colours_points_feed_the_sweep():
