@@ -7,12 +7,14 @@ on a random sample of pixels, drawn in proportion to the pixel counts.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from kneed import KneeLocator
+from scipy.spatial.distance import cdist
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from kmeans_lib.clustering import (
@@ -53,6 +55,12 @@ class ElbowCurve:
         Fit time of each k.
     knee : int or None
         The elbow of the inertia curve, None when there is no clear one.
+    centers : tuple of ndarray of float64, shape (n_clusters, d)
+        Each k's cluster centres, in the coordinates of the points' ``X``;
+        :func:`silhouette_sweep` reuses them instead of fitting again.
+    points_digest : str
+        A fingerprint of the points the curve was fitted on, so that its centres
+        are never used for other points.
     """
 
     ks: np.ndarray
@@ -60,6 +68,8 @@ class ElbowCurve:
     variance_explained: np.ndarray
     seconds: np.ndarray
     knee: int | None
+    centers: tuple[np.ndarray, ...] = ()
+    points_digest: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The curve as a table with readable column names."""
@@ -238,6 +248,20 @@ def find_knee(
     return None if knee is None else int(round(knee))
 
 
+def _points_digest(points: WeightedPoints) -> str:
+    """A fingerprint of the points' coordinates and weights.
+
+    A table scaled to mean 0 and standard deviation 1 has the same size, mean
+    and spread as any other table of that many rows, so the digest covers every
+    value; hashing a 12-megapixel photo's 1.5 million colours takes ~20 ms.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (points.X, points.weights):
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array))
+    return digest.hexdigest()
+
+
 def _sweep_fit(points: WeightedPoints, k: int, random_state: int) -> KMeansFit:
     """The fit a sweep makes for one k: the colour histogram's, without the polish.
 
@@ -277,9 +301,11 @@ def elbow_sweep(
     total = single_cluster(points)[1]
     inertia = np.empty(len(ks))
     seconds = np.empty(len(ks))
+    centers = []
     for i, k in enumerate(ks):
         fit = _sweep_fit(points, int(k), random_state)
         inertia[i], seconds[i] = fit.inertia, fit.seconds
+        centers.append(fit.centers)
         if progress is not None:
             progress((i + 1) / len(ks))
     if total > 0:
@@ -295,6 +321,8 @@ def elbow_sweep(
         variance_explained=explained,
         seconds=seconds,
         knee=find_knee(ks, inertia),
+        centers=tuple(centers),
+        points_digest=_points_digest(points),
     )
 
 
@@ -305,6 +333,23 @@ def _draw_sample(
     _check_points(points)
     sample_size = check_whole_number(sample_size, "The sample size", 10, MAX_SILHOUETTE_SAMPLE)
     return sample_points(points.weights, sample_size, random_state=rng)
+
+
+def _nearest_centre(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the centre nearest to each row of ``X``: a sweep fit's labels."""
+    return cdist(X, centers, "sqeuclidean").argmin(axis=1)
+
+
+def _reusable_centres(points: WeightedPoints, elbow: ElbowCurve | None) -> dict[int, np.ndarray]:
+    """The centres of an elbow curve by k, after checking it was fitted on ``points``."""
+    if elbow is None:
+        return {}
+    if elbow.points_digest != _points_digest(points):
+        raise InputError(
+            "This elbow curve was made from other data (another picture, table, colour "
+            "space or choice of columns). Run the elbow sweep on this data again."
+        )
+    return dict(zip(elbow.ks.tolist(), elbow.centers, strict=True))
 
 
 def _scorable(labels: np.ndarray) -> bool:
@@ -415,14 +460,17 @@ def silhouette_sweep(
     n_repeats: int = 3,
     random_state: int = 0,
     progress: Progress | None = None,
+    elbow: ElbowCurve | None = None,
 ) -> SilhouetteCurve:
     """Silhouette, Calinski-Harabasz and Davies-Bouldin scores for each k.
 
-    Each k is fitted on all points; the scores are computed on ``n_repeats``
-    random pixel samples (the same samples for every k, so differences between
-    k are not sampling noise) and averaged. The silhouettes of every k come from
-    one pass over each sample's pairwise distances; they equal scikit-learn's
-    ``silhouette_samples`` on the sample in float64.
+    Each k is fitted on all points as :func:`elbow_sweep` fits it, and each
+    sampled pixel takes the label of its nearest centre, which is the fit's
+    label. The scores are computed on ``n_repeats`` random pixel samples (the
+    same samples for every k, so differences between k are not sampling noise)
+    and averaged. The silhouettes of every k come from one pass over each
+    sample's pairwise distances and equal scikit-learn's ``silhouette_samples``
+    of the sample in float64.
 
     Parameters
     ----------
@@ -440,6 +488,9 @@ def silhouette_sweep(
     progress : callable, optional
         Called after each fit and after each sample is scored, with the fraction
         of the sweep done (0 to 1).
+    elbow : ElbowCurve, optional
+        :func:`elbow_sweep` of the same points: the ks it covers are not fitted
+        again, their centres label the samples (with the curve's seed).
 
     Returns
     -------
@@ -455,22 +506,25 @@ def silhouette_sweep(
     samples = [_draw_sample(points, sample_size, rng) for _ in range(n_repeats)]
     steps = len(ks) + n_repeats
 
-    labels = {}
-    for i, k in enumerate(ks):
+    reused = _reusable_centres(points, elbow)
+    centres = {}
+    for i, k in enumerate(ks.tolist()):
         if k < points.n_points:
-            labels[i] = _sweep_fit(points, int(k), random_state).labels
+            centres[i] = reused[k] if k in reused else _sweep_fit(points, k, random_state).centers
         if progress is not None:
             progress((i + 1) / steps)
 
     scores = np.full((len(ks), n_repeats, 3), np.nan)
     for r, index in enumerate(samples):
-        scorable = [i for i in labels if _scorable(labels[i][index])]
+        rows, X, repeats, inverse = _distinct(points, index)
+        # What the fit labels each point, only for the sampled points.
+        labels = {i: _nearest_centre(X, c) for i, c in centres.items()}
+        scorable = [i for i in labels if _scorable(labels[i][inverse])]
         if scorable:
-            rows, X, repeats, inverse = _distinct(points, index)
-            values = _silhouettes(X, repeats, [labels[i][rows] for i in scorable])
+            values = _silhouettes(X, repeats, [labels[i] for i in scorable])
             pixels = X[inverse]
             for i, value in zip(scorable, values, strict=True):
-                pixel_labels = labels[i][index]
+                pixel_labels = labels[i][inverse]
                 scores[i, r] = (
                     np.dot(repeats, value) / len(index),
                     calinski_harabasz_score(pixels, pixel_labels),

@@ -299,6 +299,49 @@ def test_silhouette_sweep_means_equal_scikit_learns(make_points, ks, score):
     np.testing.assert_allclose(curve.mean, expected, rtol=0, atol=1e-9)
 
 
+def test_silhouette_sweep_reuses_the_elbow_curves_fits(monkeypatch):
+    points = blobs()
+    curve = elbow_sweep(points, range(1, 6))
+    without = silhouette_sweep(points, range(2, 8), sample_size=500)
+    fitted = []
+    real = selection._sweep_fit
+
+    def recording(points, k, random_state):
+        fitted.append(k)
+        return real(points, k, random_state)
+
+    monkeypatch.setattr(selection, "_sweep_fit", recording)
+    shared = silhouette_sweep(points, range(2, 8), sample_size=500, elbow=curve)
+    assert fitted == [6, 7]  # only the ks the curve does not cover
+    for name in ("mean", "std", "calinski_harabasz", "davies_bouldin"):
+        np.testing.assert_allclose(getattr(shared, name), getattr(without, name), rtol=1e-12)
+
+
+def big_colour_points() -> WeightedPoints:
+    """More distinct colours than COARSE_MIN_POINTS, so fits go through the histogram."""
+    rng = np.random.default_rng(6)
+    image = Image(rng.integers(0, 256, size=(150, 200, 3), dtype=np.uint8))
+    return image_points(count_colours(image), "rgb")
+
+
+@pytest.mark.parametrize("make_points", [table_points, big_colour_points])
+def test_nearest_centres_are_the_sweep_fits_labels(make_points):
+    points = make_points()
+    X = points.X.astype(np.float64)
+    for k in (2, 5, 9):
+        fit = selection._sweep_fit(points, k, 0)
+        assert np.array_equal(selection._nearest_centre(X, fit.centers), fit.labels)
+
+
+def test_silhouette_sweep_refuses_an_elbow_curve_of_other_points():
+    colours = count_colours(Image(CENTRES[np.arange(24).reshape(4, 6) % 4].astype(np.uint8)))
+    rgb_curve = elbow_sweep(image_points(colours, "rgb"), range(1, 4))
+    with pytest.raises(InputError, match="other data"):
+        silhouette_sweep(image_points(colours, "lab"), [2, 3], elbow=rgb_curve)
+    with pytest.raises(InputError, match="other data"):
+        silhouette_sweep(blobs(seed=1), [2, 3], elbow=elbow_sweep(blobs(), [2, 3]))
+
+
 @pytest.mark.parametrize(
     "arguments",
     [
