@@ -34,6 +34,10 @@ MAX_SILHOUETTE_SAMPLE = 20_000
 # Silhouette distances are computed this many bytes at a time: small enough for
 # the passes that turn a product into distances to stay in the CPU cache.
 _DISTANCE_BLOCK_BYTES = 2 << 20
+# The cluster indicators and distance sums take 16 bytes per point and cluster;
+# labellings with more clusters than fit in this are scored in several passes
+# (only sweeps up to k = 256 on large samples need that).
+_SUMS_BYTES = 64 << 20
 MAX_REPEATS = 20
 
 Progress = Callable[[float], None]
@@ -405,6 +409,12 @@ def _silhouettes(
         mean distance to the pixels of another cluster; 0 in a one-pixel cluster.
     """
     n = len(X)
+    n_clusters = sum(len(np.unique(labels)) for labels in labellings)
+    if len(labellings) > 1 and 16 * n * n_clusters > _SUMS_BYTES:
+        half = len(labellings) // 2
+        return _silhouettes(X, repeats, labellings[:half]) + _silhouettes(
+            X, repeats, labellings[half:]
+        )
     points = np.arange(n)
     # Each labelling owns a block of indicator columns, one per cluster present.
     columns, starts = [], [0]

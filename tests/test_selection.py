@@ -299,6 +299,14 @@ def test_silhouette_sweep_means_equal_scikit_learns(make_points, ks, score):
     np.testing.assert_allclose(curve.mean, expected, rtol=0, atol=1e-9)
 
 
+def test_silhouette_sweep_in_several_passes_scores_the_same(monkeypatch):
+    points = blobs()
+    one_pass = silhouette_sweep(points, range(2, 9), sample_size=400)
+    monkeypatch.setattr(selection, "_SUMS_BYTES", 16 * 400 * 10)  # about 10 clusters a pass
+    several = silhouette_sweep(points, range(2, 9), sample_size=400)
+    np.testing.assert_allclose(several.mean, one_pass.mean, rtol=0, atol=1e-12)
+
+
 def test_silhouette_sweep_reuses_the_elbow_curves_fits(monkeypatch):
     points = blobs()
     curve = elbow_sweep(points, range(1, 6))
