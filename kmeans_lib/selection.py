@@ -7,27 +7,37 @@ on a random sample of pixels, drawn in proportion to the pixel counts.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from kneed import KneeLocator
-from sklearn import config_context
-from sklearn.metrics import (
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_samples,
-)
+from scipy.spatial.distance import cdist
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, check_k, fit_kmeans
+from kmeans_lib.clustering import (
+    KMeansFit,
+    Quantization,
+    WeightedPoints,
+    _threads_for,
+    check_k,
+    fit_kmeans,
+    single_cluster,
+)
 from kmeans_lib.errors import InputError
 
-# 20,000 pixels already take about 3 s and 1.2 GB for one silhouette score.
+# Silhouette time grows with the square of the sample: 20,000 pixels take 16 times
+# as long as the default 5,000.
 MAX_SILHOUETTE_SAMPLE = 20_000
-# scikit-learn computes silhouette distances in blocks of up to its working_memory
-# (1 GB by default, 200 MB for 5,000 pixels); 16 MB blocks were as fast here.
-_SILHOUETTE_WORKING_MB = 16
+# Silhouette distances are computed this many bytes at a time: small enough for
+# the passes that turn a product into distances to stay in the CPU cache.
+_DISTANCE_BLOCK_BYTES = 2 << 20
+# The cluster indicators and distance sums take 16 bytes per point and cluster;
+# labellings with more clusters than fit in this are scored in several passes
+# (only sweeps up to k = 256 on large samples need that).
+_SUMS_BYTES = 64 << 20
 MAX_REPEATS = 20
 
 Progress = Callable[[float], None]
@@ -50,6 +60,12 @@ class ElbowCurve:
         Fit time of each k.
     knee : int or None
         The elbow of the inertia curve, None when there is no clear one.
+    centers : tuple of ndarray of float64, shape (n_clusters, d)
+        Each k's cluster centres, in the coordinates of the points' ``X``;
+        :func:`silhouette_sweep` reuses them instead of fitting again.
+    points_digest : str
+        A fingerprint of the points the curve was fitted on, so that its centres
+        are never used for other points.
     """
 
     ks: np.ndarray
@@ -57,6 +73,8 @@ class ElbowCurve:
     variance_explained: np.ndarray
     seconds: np.ndarray
     knee: int | None
+    centers: tuple[np.ndarray, ...] = ()
+    points_digest: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The curve as a table with readable column names."""
@@ -235,10 +253,18 @@ def find_knee(
     return None if knee is None else int(round(knee))
 
 
-def _silhouette_samples(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """sklearn's silhouette_samples with its distance blocks kept small."""
-    with config_context(working_memory=_SILHOUETTE_WORKING_MB):
-        return silhouette_samples(X, labels)
+def _points_digest(points: WeightedPoints) -> str:
+    """A fingerprint of the points' coordinates and weights.
+
+    A table scaled to mean 0 and standard deviation 1 has the same size, mean
+    and spread as any other table of that many rows, so the digest covers every
+    value; hashing a 12-megapixel photo's 1.5 million colours takes about 50 ms.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (points.X, points.weights):
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array))
+    return digest.hexdigest()
 
 
 def _sweep_fit(points: WeightedPoints, k: int, random_state: int) -> KMeansFit:
@@ -277,17 +303,19 @@ def elbow_sweep(
     """
     _check_points(points)
     ks = _check_ks(ks)
-    mean = np.average(points.X, axis=0, weights=points.weights)
-    total = float(np.dot(points.weights, ((points.X - mean) ** 2).sum(axis=1)))
+    total = single_cluster(points)[1]
     inertia = np.empty(len(ks))
     seconds = np.empty(len(ks))
+    centers = []
     for i, k in enumerate(ks):
         fit = _sweep_fit(points, int(k), random_state)
         inertia[i], seconds[i] = fit.inertia, fit.seconds
+        centers.append(fit.centers)
         if progress is not None:
             progress((i + 1) / len(ks))
     if total > 0:
-        # Clipped because the k=1 fit can land a rounding error away from ``total``.
+        # The fit at k=1 is ``total`` exactly; clipped because a histogram fit without
+        # the polish is not bound to beat one centre at the mean.
         explained = np.clip(1.0 - inertia / total, 0.0, 1.0)
     else:
         # All points coincide: one cluster already leaves nothing unexplained.
@@ -298,6 +326,8 @@ def elbow_sweep(
         variance_explained=explained,
         seconds=seconds,
         knee=find_knee(ks, inertia),
+        centers=tuple(centers),
+        points_digest=_points_digest(points),
     )
 
 
@@ -310,9 +340,127 @@ def _draw_sample(
     return sample_points(points.weights, sample_size, random_state=rng)
 
 
+def _nearest_centre(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the centre nearest to each row of ``X``: a sweep fit's labels."""
+    return cdist(X, centers, "sqeuclidean").argmin(axis=1)
+
+
+def _reusable_centres(points: WeightedPoints, elbow: ElbowCurve | None) -> dict[int, np.ndarray]:
+    """The centres of an elbow curve by k, after checking it was fitted on ``points``."""
+    if elbow is None:
+        return {}
+    if elbow.points_digest != _points_digest(points):
+        raise InputError(
+            "This elbow curve was made from other data (another picture, table, colour "
+            "space or choice of columns). Run the elbow sweep on this data again."
+        )
+    return dict(zip(elbow.ks.tolist(), elbow.centers, strict=True))
+
+
 def _scorable(labels: np.ndarray) -> bool:
     """Silhouette needs 2 <= number of labels <= number of samples - 1."""
     return 2 <= len(np.unique(labels)) <= len(labels) - 1
+
+
+def _distinct(points: WeightedPoints, index: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct points of a pixel sample, and how the pixels map onto them.
+
+    Returns
+    -------
+    rows : ndarray of int
+        The distinct points, as indices into ``points``.
+    X : ndarray of float64
+        Their coordinates.
+    repeats : ndarray of int
+        Pixels drawn of each.
+    inverse : ndarray of int
+        Each pixel's position in ``rows``.
+    """
+    rows, inverse, repeats = np.unique(index, return_inverse=True, return_counts=True)
+    return rows, points.X[rows].astype(np.float64), repeats, inverse
+
+
+def _silhouettes(
+    X: np.ndarray, repeats: np.ndarray, labellings: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Silhouette of each point under each labelling, as scikit-learn defines it.
+
+    Row ``i`` stands for ``repeats[i]`` identical pixels, and the result equals
+    ``silhouette_samples`` of those pixels. The distances between points do not
+    depend on the labelling, so they are computed once, a block of rows at a
+    time, and one matrix product with the cluster indicators of every labelling
+    side by side gives each point's sum of distances to every cluster.
+
+    Parameters
+    ----------
+    X : ndarray of float64, shape (n, d)
+        Distinct points.
+    repeats : ndarray of int, shape (n,)
+        Pixels that each point stands for.
+    labellings : list of ndarray of int, shape (n,)
+        Cluster of each point; each must give the pixels from 2 clusters to one
+        cluster fewer than there are pixels (see :func:`_scorable`).
+
+    Returns
+    -------
+    list of ndarray of float64, shape (n,)
+        One per labelling: ``(b - a) / max(a, b)``, with ``a`` the mean distance
+        to the other pixels of the point's own cluster and ``b`` the smallest
+        mean distance to the pixels of another cluster; 0 in a one-pixel cluster.
+    """
+    n = len(X)
+    n_clusters = sum(len(np.unique(labels)) for labels in labellings)
+    if len(labellings) > 1 and 16 * n * n_clusters > _SUMS_BYTES:
+        half = len(labellings) // 2
+        return _silhouettes(X, repeats, labellings[:half]) + _silhouettes(
+            X, repeats, labellings[half:]
+        )
+    points = np.arange(n)
+    # Each labelling owns a block of indicator columns, one per cluster present.
+    columns, starts = [], [0]
+    for labels in labellings:
+        codes = np.unique(labels, return_inverse=True)[1]
+        columns.append(starts[-1] + codes)
+        starts.append(starts[-1] + int(codes.max()) + 1)
+    indicators = np.zeros((n, starts[-1]))
+    for column in columns:
+        indicators[points, column] = repeats
+    sizes = indicators.sum(axis=0)
+    # Centred, because the expanded formula below loses digits in proportion to
+    # the squared norms; it is scikit-learn's euclidean_distances otherwise.
+    centred = X - X.mean(axis=0)
+    norms = np.einsum("ij,ij->i", centred, centred)
+    sums = np.zeros((n, starts[-1]))
+    step = max(1, _DISTANCE_BLOCK_BYTES // (8 * n))
+    for begin in range(0, n, step):
+        end = min(begin + step, n)
+        # Distances are symmetric, so each block of rows is measured only against
+        # the points from its own first row on; the product of the part right of
+        # the block with the block's indicators stands in for the part below it.
+        distances = centred[begin:end] @ centred[begin:].T
+        distances *= -2.0
+        distances += norms[begin:end, None]
+        distances += norms[begin:]
+        # A point is at 0 from itself, not a rounding error away; rounding can
+        # also leave a tiny negative square between two close points.
+        diagonal = np.arange(end - begin)
+        distances[diagonal, diagonal] = 0.0
+        np.maximum(distances, 0.0, out=distances)
+        np.sqrt(distances, out=distances)
+        sums[begin:end] += distances @ indicators[begin:]
+        sums[end:] += distances[:, end - begin :].T @ indicators[begin:end]
+    values = []
+    for column, start, stop in zip(columns, starts[:-1], starts[1:], strict=True):
+        own = sums[points, column]
+        means = sums[:, start:stop] / sizes[start:stop]
+        means[points, column - start] = np.inf
+        nearest = means.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            within = own / (sizes[column] - 1)
+            value = (nearest - within) / np.maximum(within, nearest)
+        # 0 / 0 for a pixel alone in its cluster: scikit-learn's silhouette is then 0.
+        values.append(np.nan_to_num(value, nan=0.0))
+    return values
 
 
 def silhouette_sweep(
@@ -323,12 +471,17 @@ def silhouette_sweep(
     n_repeats: int = 3,
     random_state: int = 0,
     progress: Progress | None = None,
+    elbow: ElbowCurve | None = None,
 ) -> SilhouetteCurve:
     """Silhouette, Calinski-Harabasz and Davies-Bouldin scores for each k.
 
-    Each k is fitted on all points; the scores are computed on ``n_repeats``
-    random pixel samples (the same samples for every k, so differences between
-    k are not sampling noise) and averaged.
+    Each k is fitted on all points as :func:`elbow_sweep` fits it, and each
+    sampled pixel takes the label of its nearest centre, which is the fit's
+    label. The scores are computed on ``n_repeats`` random pixel samples (the
+    same samples for every k, so differences between k are not sampling noise)
+    and averaged. The silhouettes of every k come from one pass over each
+    sample's pairwise distances and equal scikit-learn's ``silhouette_samples``
+    of the sample in float64.
 
     Parameters
     ----------
@@ -344,7 +497,11 @@ def silhouette_sweep(
     random_state : int, default 0
         Seed of the fits and of the samples.
     progress : callable, optional
-        Called after each k with the fraction of the sweep done (0 to 1).
+        Called after each fit and after each sample is scored, with the fraction
+        of the sweep done (0 to 1).
+    elbow : ElbowCurve, optional
+        :func:`elbow_sweep` of the same points: the ks it covers are not fitted
+        again, their centres label the samples (with the curve's seed).
 
     Returns
     -------
@@ -358,20 +515,37 @@ def silhouette_sweep(
     n_repeats = check_whole_number(n_repeats, "The number of repeats", 1, MAX_REPEATS)
     rng = np.random.default_rng(random_state)
     samples = [_draw_sample(points, sample_size, rng) for _ in range(n_repeats)]
-    scores = np.full((len(ks), n_repeats, 3), np.nan)
-    for i, k in enumerate(ks):
+    steps = len(ks) + n_repeats
+
+    reused = _reusable_centres(points, elbow)
+    centres = {}
+    for i, k in enumerate(ks.tolist()):
         if k < points.n_points:
-            labels = _sweep_fit(points, int(k), random_state).labels
-            for r, index in enumerate(samples):
-                X, sample_labels = points.X[index], labels[index]
-                if _scorable(sample_labels):
+            centres[i] = reused[k] if k in reused else _sweep_fit(points, k, random_state).centers
+        if progress is not None:
+            progress((i + 1) / steps)
+
+    scores = np.full((len(ks), n_repeats, 3), np.nan)
+    for r, index in enumerate(samples):
+        rows, X, repeats, inverse = _distinct(points, index)
+        # What the fit labels each point, only for the sampled points.
+        labels = {i: _nearest_centre(X, c) for i, c in centres.items()}
+        scorable = [i for i in labels if _scorable(labels[i][inverse])]
+        if scorable:
+            pixels = X[inverse]
+            # A sample is too small for BLAS threads: on a busy 2-core machine
+            # two threads made the silhouettes 5 times slower than one.
+            with _threads_for(len(pixels)):
+                values = _silhouettes(X, repeats, [labels[i] for i in scorable])
+                for i, value in zip(scorable, values, strict=True):
+                    pixel_labels = labels[i][inverse]
                     scores[i, r] = (
-                        _silhouette_samples(X, sample_labels).mean(),
-                        calinski_harabasz_score(X, sample_labels),
-                        davies_bouldin_score(X, sample_labels),
+                        np.dot(repeats, value) / len(index),
+                        calinski_harabasz_score(pixels, pixel_labels),
+                        davies_bouldin_score(pixels, pixel_labels),
                     )
         if progress is not None:
-            progress((i + 1) / len(ks))
+            progress((len(ks) + r + 1) / steps)
     scored = np.isfinite(scores[:, :, 0]).any(axis=1)
     # Rows without any score stay NaN; averaging them would only warn.
     mean, std, ch, db = (np.full(len(ks), np.nan) for _ in range(4))
@@ -427,11 +601,12 @@ def silhouette_detail(
             "This clustering result belongs to different data. Run the clustering again."
         )
     index = _draw_sample(points, sample_size, random_state)
-    X, labels = points.X[index], labels[index]
-    if not _scorable(labels):
+    if not _scorable(labels[index]):
         raise InputError(
             "The silhouette compares clusters with each other, so it needs at least two "
             "clusters with more than one point. Choose k of 2 or more."
         )
-    values = _silhouette_samples(X, labels)
-    return SilhouetteDetail(values=values, labels=labels, mean=float(values.mean()))
+    rows, X, repeats, inverse = _distinct(points, index)
+    with _threads_for(len(index)):
+        values = _silhouettes(X, repeats, [labels[rows]])[0][inverse]
+    return SilhouetteDetail(values=values, labels=labels[index], mean=float(values.mean()))

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
+from sklearn.metrics import silhouette_samples
 
 from kmeans_lib import selection
 from kmeans_lib.clustering import WeightedPoints, fit_kmeans, image_points, quantize
@@ -193,16 +195,17 @@ def test_silhouette_sweep_never_scores_more_than_the_sample(monkeypatch):
     # 240 colours standing for 24 million pixels: only the sample may be scored.
     points = blobs()
     points = WeightedPoints(X=points.X, weights=np.full(points.n_points, 100_000.0))
-    sizes = []
-    real = selection.silhouette_samples
+    calls = []
+    real = selection._silhouettes
 
-    def recording(X, labels):
-        sizes.append(len(X))
-        return real(X, labels)
+    def recording(X, repeats, labellings):
+        calls.append((int(repeats.sum()), len(labellings)))
+        return real(X, repeats, labellings)
 
-    monkeypatch.setattr(selection, "silhouette_samples", recording)
+    monkeypatch.setattr(selection, "_silhouettes", recording)
     curve = silhouette_sweep(points, [2, 4], sample_size=500, n_repeats=2)
-    assert sizes == [500] * 4
+    # One pass per sample of 500 pixels scores both k.
+    assert calls == [(500, 2)] * 2
     assert curve.sample_size == 500
 
 
@@ -228,7 +231,8 @@ def test_silhouette_sweep_is_reproducible_and_reports_progress():
     first = silhouette_sweep(blobs(), [2, 3], sample_size=300, progress=reported.append)
     second = silhouette_sweep(blobs(), [2, 3], sample_size=300)
     assert np.array_equal(first.mean, second.mean)
-    assert reported == pytest.approx([0.5, 1.0])
+    # After each of the 2 fits and each of the 3 samples.
+    assert reported == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
 
 
 def test_silhouette_curve_to_frame_has_readable_columns():
@@ -240,6 +244,112 @@ def test_silhouette_curve_to_frame_has_readable_columns():
         "Calinski-Harabasz",
         "Davies-Bouldin",
     ]
+
+
+def exact_silhouettes(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """scikit-learn's silhouette on distances computed without cancellation.
+
+    Its own distances put two pixels of one colour up to about 1e-6 apart when the
+    coordinates are not whole numbers; these put them exactly 0 apart.
+    """
+    return silhouette_samples(cdist(X, X), labels, metric="precomputed")
+
+
+def sklearn_sweep_means(points: WeightedPoints, ks, score=silhouette_samples) -> np.ndarray:
+    """Mean silhouettes the slow way: a fit per k, ``score`` on each float64 sample."""
+    rng = np.random.default_rng(0)
+    samples = [sample_points(points.weights, 700, random_state=rng) for _ in range(2)]
+    means = []
+    for k in ks:
+        labels = fit_kmeans(points, k, random_state=0, polish=False).labels
+        per_sample = [score(points.X[index].astype(np.float64), labels[index]) for index in samples]
+        means.append(np.mean([values.mean() for values in per_sample]))
+    return np.array(means)
+
+
+def table_points() -> WeightedPoints:
+    """Rows of a table: weight 1 each."""
+    points = blobs()
+    return WeightedPoints(X=points.X, weights=np.ones(points.n_points))
+
+
+def colour_points() -> WeightedPoints:
+    """float32 colours of a noisy four-colour picture, many pixels to a colour."""
+    rng = np.random.default_rng(4)
+    pixels = CENTRES[rng.integers(0, 4, size=(60, 80))] + rng.normal(0, 2, size=(60, 80, 3))
+    image = Image(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+    return image_points(count_colours(image), "rgb")
+
+
+@pytest.mark.parametrize(
+    ("make_points", "ks", "score"),
+    [
+        (table_points, [2, 3, 4, 7], silhouette_samples),
+        (colour_points, [2, 5, 10], silhouette_samples),
+        # Repeated pixels off the integer grid: scikit-learn's own distances add
+        # rounding noise of nearly 1e-9 (7e-10 at k=7) to the mean.
+        (blobs, [2, 4, 7], exact_silhouettes),
+    ],
+    ids=["table", "picture", "repeated-fractional-points"],
+)
+def test_silhouette_sweep_means_equal_scikit_learns(make_points, ks, score):
+    points = make_points()
+    curve = silhouette_sweep(points, ks, sample_size=700, n_repeats=2)
+    expected = sklearn_sweep_means(points, ks, score)
+    np.testing.assert_allclose(curve.mean, expected, rtol=0, atol=1e-9)
+
+
+def test_silhouette_sweep_in_several_passes_scores_the_same(monkeypatch):
+    points = blobs()
+    one_pass = silhouette_sweep(points, range(2, 9), sample_size=400)
+    # Samples have about 175 distinct points: room for about 20 of the 35 clusters
+    # of k = 2..8 at a time.
+    monkeypatch.setattr(selection, "_SUMS_BYTES", 16 * 175 * 20)
+    several = silhouette_sweep(points, range(2, 9), sample_size=400)
+    np.testing.assert_allclose(several.mean, one_pass.mean, rtol=0, atol=1e-12)
+
+
+def test_silhouette_sweep_reuses_the_elbow_curves_fits(monkeypatch):
+    points = blobs()
+    curve = elbow_sweep(points, range(1, 6))
+    without = silhouette_sweep(points, range(2, 8), sample_size=500)
+    fitted = []
+    real = selection._sweep_fit
+
+    def recording(points, k, random_state):
+        fitted.append(k)
+        return real(points, k, random_state)
+
+    monkeypatch.setattr(selection, "_sweep_fit", recording)
+    shared = silhouette_sweep(points, range(2, 8), sample_size=500, elbow=curve)
+    assert fitted == [6, 7]  # only the ks the curve does not cover
+    for name in ("mean", "std", "calinski_harabasz", "davies_bouldin"):
+        np.testing.assert_allclose(getattr(shared, name), getattr(without, name), rtol=1e-12)
+
+
+def big_colour_points() -> WeightedPoints:
+    """More distinct colours than COARSE_MIN_POINTS, so fits go through the histogram."""
+    rng = np.random.default_rng(6)
+    image = Image(rng.integers(0, 256, size=(150, 200, 3), dtype=np.uint8))
+    return image_points(count_colours(image), "rgb")
+
+
+@pytest.mark.parametrize("make_points", [table_points, big_colour_points])
+def test_nearest_centres_are_the_sweep_fits_labels(make_points):
+    points = make_points()
+    X = points.X.astype(np.float64)
+    for k in (2, 5, 9):
+        fit = selection._sweep_fit(points, k, 0)
+        assert np.array_equal(selection._nearest_centre(X, fit.centers), fit.labels)
+
+
+def test_silhouette_sweep_refuses_an_elbow_curve_of_other_points():
+    colours = count_colours(Image(CENTRES[np.arange(24).reshape(4, 6) % 4].astype(np.uint8)))
+    rgb_curve = elbow_sweep(image_points(colours, "rgb"), range(1, 4))
+    with pytest.raises(InputError, match="other data"):
+        silhouette_sweep(image_points(colours, "lab"), [2, 3], elbow=rgb_curve)
+    with pytest.raises(InputError, match="other data"):
+        silhouette_sweep(blobs(seed=1), [2, 3], elbow=elbow_sweep(blobs(), [2, 3]))
 
 
 @pytest.mark.parametrize(
@@ -300,9 +410,37 @@ def test_silhouette_detail_uses_every_pixel_of_a_small_input():
     assert np.allclose(detail.values, 1.0)
 
 
+def test_silhouette_detail_equals_scikit_learn_with_a_one_pixel_cluster():
+    # A lone far row is a cluster of its own; its silhouette is 0.
+    X = np.vstack([table_points().X, [[250.0, 250.0, 250.0]]])
+    points = WeightedPoints(X=X, weights=np.ones(len(X)))
+    fit = fit_kmeans(points, 5)
+    assert np.count_nonzero(fit.labels == fit.labels[-1]) == 1
+    detail = silhouette_detail(points, fit, sample_size=1000)
+    assert detail.labels.size == points.n_points  # every row
+    expected = silhouette_samples(X, detail.labels)
+    np.testing.assert_allclose(detail.values, expected, rtol=0, atol=1e-9)
+    assert detail.values[-1] == 0.0
+    assert detail.mean == pytest.approx(expected.mean(), rel=0, abs=1e-9)
+
+
 def test_count_colours_points_feed_the_sweep():
     rng = np.random.default_rng(5)
     pixels = CENTRES[rng.integers(0, 4, size=(30, 30))].astype(np.uint8)
     points = image_points(count_colours(Image(pixels)), "rgb")
     curve = elbow_sweep(points, range(1, 7))
     assert curve.variance_explained[3:].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_fit_at_k1_is_the_mean_and_explains_exactly_nothing():
+    # float32 colours with uneven counts: a k-means fit here lands a rounding error
+    # away from the total, so only a construction gives exactly 0.
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 255, size=(500, 3)).astype(np.float32)
+    points = WeightedPoints(X=X, weights=rng.integers(1, 100, size=500).astype(float))
+    fit = fit_kmeans(points, 1)
+    assert fit.labels.tolist() == [0] * 500 and fit.n_iter == 0
+    np.testing.assert_allclose(fit.centers[0], np.average(X, axis=0, weights=points.weights))
+    curve = elbow_sweep(points, [1, 2])
+    assert curve.inertia[0] == fit.inertia
+    assert curve.variance_explained[0] == 0.0
