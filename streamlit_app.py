@@ -4,7 +4,7 @@ import logging
 
 import streamlit as st
 
-from kmeans_app import state
+from kmeans_app import cache, state
 from kmeans_app.memory import release_freed_memory
 from kmeans_lib.errors import InputError
 
@@ -65,6 +65,8 @@ for notice in notices:
     st.warning(f"{notice} The default is used instead.", icon=":material/link_off:")
 
 try:
+    if page is not YOUR_DATA and (notice := cache.image(settings.picture).reduction_notice):
+        st.info(notice, icon=":material/photo_size_select_large:")
     page.run()
 except InputError as error:
     st.error(str(error))

@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
-from kmeans_app.store import heavy_work, shared
-from kmeans_lib import figures, metrics, palette_io, selection, tabular
+from kmeans_app.store import heavy_work, shared, store
+from kmeans_lib import figures, images, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
@@ -36,7 +36,16 @@ from kmeans_lib.images import (
 from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
-from kmeans_lib.rendering import FileSizes, indexed_png, png_size, redraw, redraw_png
+from kmeans_lib.rendering import (
+    DOWNLOAD_TABLE_BYTES,
+    FileSizes,
+    full_size_png,
+    indexed_png,
+    painted_png,
+    png_size,
+    redraw,
+    redraw_png,
+)
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
 # so previews stay below that (and below the 1,600 px the design allows).
@@ -44,6 +53,8 @@ PREVIEW_MAX_SIDE = 1400
 THUMBNAIL_MAX_SIDE = 320
 STRIP_KS = (2, 3, 4, 8, 16, 32)
 PIXEL_TABLE_MAX_ROWS = 300_000
+# Larger uploads are explored at this size; their downloads stay full size.
+WORKING_MAX_PIXELS = images.WORKING_MAX_PIXELS
 # zlib level of the two PNGs whose sizes are compared: level 1 encodes a
 # 12-megapixel photo in about 2 s, level 6 in over 4 s.
 FILE_SIZE_LEVEL = 1
@@ -78,7 +89,7 @@ def image(source: Source) -> Image:
     if source.data is None:
         picture = load_sample(source.name)
     else:
-        picture = load_image(source.data, name=source.name)
+        picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
     _size_jobs[source.cache_key] = _SIZE_THREAD.submit(
         png_size, picture, compress_level=FILE_SIZE_LEVEL
     )
@@ -107,13 +118,6 @@ def small_image(source: Source) -> Image:
     return resize_to_fit(image(source), PREVIEW_MAX_SIDE)
 
 
-def _redrawn(source: Source, k: int, space: str, seed: int) -> Image:
-    """The full-resolution redraw as an Image (transparent where the original is)."""
-    picture = image(source)
-    pixels = redraw(picture, quantization(source, k, space, seed))
-    return Image(pixels, picture.opaque, picture.name)
-
-
 @shared()
 def original_preview(source: Source) -> bytes:
     """The picture as a JPEG (PNG if transparent) no larger than :data:`PREVIEW_MAX_SIDE`."""
@@ -139,22 +143,31 @@ def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     if max(picture.width, picture.height) <= PREVIEW_MAX_SIDE:
         with suppress(InputError):  # no palette PNG holds 256 colours plus transparency
             return palette_png(source, k, space, seed)
-    small = resize_to_fit(_redrawn(source, k, space, seed), PREVIEW_MAX_SIDE)
-    # PNG: a JPEG would blur the few flat colours into new ones.
-    return encode_png(small.pixels, small.opaque, compress_level=1)
+    # The shrunk picture painted with the palette: the redraw at preview size,
+    # in exactly the palette's colours (and a PNG: a JPEG would blur them).
+    return painted_png(small_image(source), quantization(source, k, space, seed), compress_level=1)
 
 
 def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callable[[], bytes]:
-    """A callable that builds the full-resolution redraw PNG when a download is clicked.
+    """A callable that builds the full-size redraw PNG when a download is clicked.
 
     Not cached: Streamlit runs it in a thread without a script context, and a
-    full-size PNG is not worth keeping in memory after it was sent.
+    full-size PNG is not worth keeping in memory after it was sent. A picture
+    explored at a working size is decoded again at full size and painted with
+    the palette; the store first makes room for that (five bytes a pixel).
     """
     picture, result = image(source), quantization(source, k, space, seed)
 
     def build() -> bytes:
         with heavy_work():
-            return redraw_png(picture, result)
+            if picture.original_size is None:
+                try:
+                    return indexed_png(picture, result)
+                except InputError:  # 256 colours plus transparency: no palette PNG
+                    return redraw_png(picture, result)
+            width, height = picture.original_size
+            store().make_room(5 * width * height + DOWNLOAD_TABLE_BYTES)
+            return full_size_png(source.data, result)
 
     return build
 
@@ -286,11 +299,14 @@ def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
 
 @shared()
 def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
-    """Silhouette (with its spread), Calinski–Harabasz and Davies–Bouldin for k = 2 to 10."""
+    """Silhouette (with its spread), Calinski–Harabasz and Davies–Bouldin for k = 2 to 10.
+
+    Scored on the elbow sweep's fits, which the page has just made.
+    """
     return _with_progress(
         "Scoring k = 2 to 10 on samples…",
         lambda progress: selection.silhouette_sweep(
-            points(spec), random_state=seed, progress=progress
+            points(spec), random_state=seed, progress=progress, elbow=elbow(spec, seed)
         ),
     )
 

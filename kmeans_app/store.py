@@ -122,6 +122,17 @@ class Store:
             while self._bytes > self.max_bytes and len(self._entries) > 1:
                 self._bytes -= self._entries.popitem(last=False)[1][1]
 
+    def make_room(self, n_bytes: int) -> None:
+        """Drop the least recently used entries until ``n_bytes`` more fit in the budget.
+
+        For work whose temporaries are far larger than a computation's usual
+        ones, such as painting a 50-megapixel download: what it evicts is
+        computed again when next needed.
+        """
+        with self._lock:
+            while self._entries and self._bytes + n_bytes > self.max_bytes:
+                self._bytes -= self._entries.popitem(last=False)[1][1]
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The stored result for ``key``, computing and storing it on a miss.
 

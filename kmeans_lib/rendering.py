@@ -24,11 +24,13 @@ from kmeans_lib.images import (
     rows_to_arrays,
     save_png,
 )
-from kmeans_lib.pixels import N_CODES, codes_to_colours, colour_codes, take_rows
+from kmeans_lib.pixels import N_CODES, codes_to_colours, colour_codes, place_opaque, take_rows
 
 _PNG_MAX_PALETTE = 256
 # Rows painted at once by full_size_png: 1.8 million pixels of a 7000-wide photo.
 DOWNLOAD_BAND_ROWS = 256
+# full_size_png's table from every colour to its palette index (int16 over 2**24).
+DOWNLOAD_TABLE_BYTES = 2 * N_CODES
 
 
 def check_match(image: Image, quantization: Quantization) -> None:
@@ -91,23 +93,67 @@ def indexed_png(image: Image, quantization: Quantization, *, compress_level: int
         colours, leaving no entry for transparency.
     """
     check_match(image, quantization)
-    n_colours = quantization.n_colours
-    if image.has_transparency and n_colours >= _PNG_MAX_PALETTE:
+    if image.has_transparency and quantization.n_colours >= _PNG_MAX_PALETTE:
         raise InputError(
             "A palette PNG holds at most 256 entries, and this image needs all of "
             "them for colours plus one for its transparent pixels. Choose 255 "
             "colours or fewer to save it as a palette PNG."
         )
-    # int16 -> uint8 turns -1 (transparent) into 255; it is then set to the extra entry.
-    indices = quantization.labels.astype(np.uint8)
-    if image.has_transparency:
-        indices[quantization.labels < 0] = n_colours
-    return _palette_png(
-        PILImage.fromarray(indices),
-        quantization.palette,
-        image.has_transparency,
-        compress_level=compress_level,
+    return _labels_png(
+        quantization.labels, quantization.palette, image.has_transparency, compress_level
     )
+
+
+def _labels_png(
+    labels: np.ndarray, palette: np.ndarray, transparent: bool, compress_level: int
+) -> bytes:
+    """Palette indices (int, -1 where transparent) as a palette PNG of ``palette``."""
+    # int -> uint8 turns -1 (transparent) into 255; it is then set to the extra entry.
+    indices = labels.astype(np.uint8)
+    if transparent:
+        indices[labels < 0] = len(palette)
+    return _palette_png(
+        PILImage.fromarray(indices), palette, transparent, compress_level=compress_level
+    )
+
+
+def nearest_labels(image: Image, quantization: Quantization) -> np.ndarray:
+    """The palette index of each pixel's nearest centre, in the fit's colour space.
+
+    For an image other than the one ``quantization`` was fitted on, such as a
+    shrunk copy of it. Worked out once per distinct colour.
+
+    Returns
+    -------
+    ndarray of int16, shape (H, W)
+        -1 where the pixel is transparent.
+    """
+    codes, inverse = np.unique(colour_codes(image.opaque_pixels()), return_inverse=True)
+    labels = _nearest_centres(codes, quantization).astype(np.int16)[inverse]
+    return place_opaque(image, labels, fill=-1)
+
+
+def painted_png(image: Image, quantization: Quantization, *, compress_level: int = 6) -> bytes:
+    """Any image painted with a quantization's palette (:func:`nearest_labels`), as PNG.
+
+    For a shrunk copy of the fitted picture this is the redraw at that size with
+    exactly the palette's colours, where shrinking the full-size redraw would
+    blend them. A palette PNG, or RGBA when 256 colours leave no entry for
+    transparency.
+    """
+    labels = nearest_labels(image, quantization)
+    palette = quantization.palette
+    if image.has_transparency and len(palette) >= _PNG_MAX_PALETTE:
+        return encode_png(take_rows(palette, labels), image.opaque, compress_level=compress_level)
+    return _labels_png(labels, palette, image.has_transparency, compress_level)
+
+
+def _nearest_centres(codes: np.ndarray, quantization: Quantization) -> np.ndarray:
+    """Palette index of the nearest centre of each colour code, in the fit's colour space."""
+    space = quantization.colour_space
+    features = to_features(codes_to_colours(codes), space)
+    # The unrounded centroids, back in the fit's space: the centres it measured from.
+    return pairwise_distances_argmin(features, to_features(quantization.centroids, space))
 
 
 def _palette_png(
@@ -133,11 +179,8 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
     once per distinct colour (CIELAB conversion included) and kept in a table
     over all 2**24 colours (32 MB, whatever the picture's size).
     """
-    space = quantization.colour_space
-    table = np.full(N_CODES, -1, dtype=np.int16)
+    table = np.full(N_CODES, -1, dtype=np.int16)  # DOWNLOAD_TABLE_BYTES
     table[colour_codes(quantization.colours.colours)] = quantization.colour_labels
-    # The unrounded centroids, back in the fit's space: the centres it measured from.
-    centres = to_features(quantization.centroids, space)
 
     def palette_index(pixels: np.ndarray) -> np.ndarray:
         codes = colour_codes(pixels)
@@ -146,8 +189,7 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
         new = labels < 0
         if new.any():
             new_codes = np.unique(codes[new])
-            features = to_features(codes_to_colours(new_codes), space)
-            table[new_codes] = pairwise_distances_argmin(features, centres)
+            table[new_codes] = _nearest_centres(new_codes, quantization)
             labels[new] = table[codes[new]]
         return labels.astype(np.uint8)
 

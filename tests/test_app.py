@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from kmeans_app import cache
+
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 # Generous: the machine that runs these is small and shared.
 TIMEOUT = 30
@@ -190,3 +192,32 @@ def test_picture_pages_show_the_picture_controls(page: str) -> None:
     at.switch_page(page).run()
     assert {radio.key for radio in at.sidebar.radio} == {"image_source", "colour_space"}
     assert [slider.key for slider in at.sidebar.slider] == ["k"]
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    """Choose "Upload my own" and upload ``data`` as the file ``name``."""
+    at.radio(key="image_source").set_value("upload").run()
+    return at.file_uploader(key="upload").set_value((name, data, mime)).run()
+
+
+def test_a_picture_above_the_working_size_is_explored_smaller_and_downloads_full_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The working size scaled down from 12.5 megapixels, so a small picture is "large".
+    monkeypatch.setattr(cache, "WORKING_MAX_PIXELS", 1_000)
+    rng = np.random.default_rng(0)
+    big = np.repeat(np.repeat(rng.integers(0, 256, (20, 25, 3), dtype=np.uint8), 4, 0), 4, 1)
+    buffer = io.BytesIO()
+    Image.fromarray(big).save(buffer, format="PNG")
+    at = upload(open_app(), "big.png", buffer.getvalue())
+    assert_no_problem(at)
+    picture = at.session_state["picture"]
+    working = cache.image(picture)
+    assert working.n_pixels <= 1_000 and working.original_size == (100, 80)
+    assert [info.value for info in at.info] == [working.reduction_notice]
+    assert "downloads are full size" in working.reduction_notice
+    k = at.slider(key="k").value
+    full = Image.open(io.BytesIO(cache.redraw_png_on_click(picture, k, "rgb", 0)()))
+    assert full.size == (100, 80)
+    palette = {tuple(c) for c in cache.quantization(picture, k, "rgb", 0).palette.tolist()}
+    assert {colour for _, colour in full.convert("RGB").getcolors(maxcolors=256)} <= palette

@@ -19,6 +19,8 @@ from kmeans_lib.rendering import (
     file_sizes,
     full_size_png,
     indexed_png,
+    nearest_labels,
+    painted_png,
     png_size,
     redraw,
     redraw_png,
@@ -304,3 +306,37 @@ def test_full_size_download_refuses_a_bad_band_height(reduced_case):
     data, _, q = reduced_case
     with pytest.raises(InputError, match="band height"):
         full_size_png(data, q, band_rows=0)
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_nearest_labels_of_the_fitted_picture_are_its_labels(space):
+    photo = load_sample("china")
+    image = Image(photo.pixels[::4, ::4].copy())
+    q = quantize(image, 6, colour_space=space)
+    # A fit's final labels are its nearest centres (up to exact ties, which a photo lacks).
+    assert np.mean(nearest_labels(image, q) == q.labels) > 0.999
+
+
+def test_painted_png_of_a_shrunk_copy_has_only_palette_colours_and_its_size(transparent_case):
+    image, q = transparent_case
+    small = Image(image.pixels[::2, ::3].copy(), image.opaque[::2, ::3].copy())
+    im = decoded(painted_png(small, q))
+    assert im.size == (small.width, small.height)
+    rgba = np.asarray(im.convert("RGBA"))
+    visible = rgba[..., 3] > 0
+    assert np.array_equal(visible, small.opaque)
+    shown = {tuple(colour) for colour in rgba[visible][:, :3].tolist()}
+    assert shown <= {tuple(colour) for colour in q.palette.tolist()}
+    # Each visible pixel shows its nearest palette colour.
+    labels = nearest_labels(small, q)
+    assert np.array_equal(rgba[visible][:, :3], q.palette[labels[visible]])
+
+
+def test_painted_png_with_256_colours_and_transparency_is_rgba():
+    rng = np.random.default_rng(0)
+    image = Image(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), rng.random((40, 40)) > 0.2)
+    q = quantize(image, 256)
+    assert q.n_colours == 256
+    im = decoded(painted_png(image, q))
+    assert im.mode == "RGBA"
+    assert np.array_equal(np.asarray(im)[..., 3] > 0, image.opaque)
