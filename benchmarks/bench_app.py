@@ -168,6 +168,8 @@ def measure(app: Path, key: str) -> tuple[list[Row], float | None]:
             at.file_uploader(key="upload").set_value((name, data, mime))
             del data
             row.first = timed_run(at, row.failures)
+            if at.session_state["picture"].name != name:
+                row.failures.append(f"{name} did not become the current picture")
         for index, (path, title, slider) in enumerate(PAGES):
             row = Row(title, failures=[])
             rows.append(row)
@@ -189,7 +191,7 @@ def print_table(key: str, rows: list[Row], decode: float | None, ratios: dict | 
     print(f"\n{PICTURES[key].label}")
     header = f"{'page':<26}{'first visit':>12}{'target':>9}  {'verdict':<8}"
     header += f"{'rerun after k':>14}{'target':>9}  {'verdict':<8}"
-    print(header + ("  ratio REV/this (first, rerun)" if ratios else ""))
+    print((header + ("  ratio REV/this (first, rerun)" if ratios else "")).rstrip())
     for row in rows:
         line = f"{row.page:<26}"
         for kind, value in ((FIRST, row.first), (RERUN, row.rerun)):
