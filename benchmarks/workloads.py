@@ -1,14 +1,24 @@
-"""Images the benchmarks share: the built-in sample and 12- and 49-megapixel photo-like images."""
+"""Images the benchmarks share: the built-in sample and photo-like 12 and 49 megapixel images.
+
+The large images are china.jpg upscaled with Lanczos; noise, added a band of rows at a
+time, gives them the millions of distinct colours of a real photo. The ``*_bytes``
+helpers encode them the way a viewer would upload them; the app's server refuses
+uploads over 25 MB (``maxUploadSize`` in ``.streamlit/config.toml``).
+"""
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 from PIL import Image as PILImage
 from sklearn.datasets import load_sample_image
 
 PHOTO_SIZE = (4000, 3000)  # width, height: 12 megapixels
-PHONE_SIZE = (7000, 7000)  # 49 megapixels, a phone camera's full resolution
+PHOTO_49MP_SIZE = (7000, 7000)  # 49 megapixels, under the library's 50-megapixel limit
 NOISE_SIGMA = 3.0
+JPEG_QUALITY = 90
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 _ROWS_PER_BLOCK = 250
 
 
@@ -17,45 +27,63 @@ def china() -> np.ndarray:
     return load_sample_image("china.jpg")
 
 
+def _upscaled_china(size: tuple[int, int], seed: int | None) -> np.ndarray:
+    """china.jpg resized to ``size`` (width, height) with Lanczos, plus noise unless seed is None.
+
+    The Gaussian noise (sigma :data:`NOISE_SIGMA`) is added a block of rows at a time,
+    so making the image never holds a full-size float copy.
+    """
+    upscaled = np.asarray(
+        PILImage.fromarray(china()).resize(size, PILImage.Resampling.LANCZOS)
+    ).copy()
+    if seed is None:
+        return upscaled
+    rng = np.random.default_rng(seed)
+    for top in range(0, upscaled.shape[0], _ROWS_PER_BLOCK):
+        block = upscaled[top : top + _ROWS_PER_BLOCK]
+        noisy = block + NOISE_SIGMA * rng.standard_normal(block.shape, dtype=np.float32)
+        block[...] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    return upscaled
+
+
 def photo_12mp(seed: int = 0) -> np.ndarray:
     """china.jpg upscaled to 4000x3000 with Lanczos, plus Gaussian noise of sigma 3.
 
     The noise gives it about 1.5 million distinct colours, like a real photo.
     """
-    upscaled = np.asarray(
-        PILImage.fromarray(china()).resize(PHOTO_SIZE, PILImage.Resampling.LANCZOS)
-    ).copy()
-    return _add_noise(upscaled, seed)
+    return _upscaled_china(PHOTO_SIZE, seed)
 
 
 def photo_49mp(seed: int = 0) -> np.ndarray:
-    """china.jpg upscaled to 7000x7000 with Lanczos, plus Gaussian noise of sigma 3.
+    """china.jpg upscaled to 7000x7000 with Lanczos, plus Gaussian noise of sigma 3 (147 MB)."""
+    return _upscaled_china(PHOTO_49MP_SIZE, seed)
 
-    :func:`photo_12mp` at a phone camera's size (147 MB). The vertical pass of
-    the upscale goes a block of rows at a time (Pillow's ``box`` picks the
-    source rows), so no full-size Pillow copy is made.
+
+def encode(pixels: np.ndarray, image_format: str) -> bytes:
+    """``pixels`` as a PNG or a JPEG (quality :data:`JPEG_QUALITY`) file's bytes."""
+    buffer = io.BytesIO()
+    options = {"quality": JPEG_QUALITY} if image_format == "JPEG" else {}
+    PILImage.fromarray(pixels).save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def photo_12mp_png(seed: int = 0) -> bytes:
+    """The 12-megapixel photo as PNG bytes (about 20 MB, under the upload limit)."""
+    return encode(photo_12mp(seed), "PNG")
+
+
+def photo_49mp_jpeg(seed: int = 0) -> bytes:
+    """The 49-megapixel photo as a JPEG of quality 90 (about 7 MB)."""
+    return encode(photo_49mp(seed), "JPEG")
+
+
+def photo_49mp_png() -> bytes:
+    """A 49-megapixel photo-like PNG that fits the 25 MB upload limit (about 20 MB).
+
+    With noise the PNG would be about 80 MB, which no viewer can upload, so this one
+    is the plain Lanczos upscale with every channel rounded down to an even value:
+    about 370,000 colours in smooth gradients, which PNG compresses well enough.
     """
-    width, height = PHONE_SIZE
-    source = PILImage.fromarray(china())
-    wide = source.resize((width, source.height), PILImage.Resampling.LANCZOS)
-    scale = source.height / height
-    photo = np.empty((height, width, 3), dtype=np.uint8)
-    for top in range(0, height, _ROWS_PER_BLOCK):
-        bottom = min(top + _ROWS_PER_BLOCK, height)
-        box = (0, top * scale, width, bottom * scale)
-        photo[top:bottom] = wide.resize((width, bottom - top), PILImage.Resampling.LANCZOS, box=box)
-    return _add_noise(photo, seed)
-
-
-def _add_noise(pixels: np.ndarray, seed: int) -> np.ndarray:
-    """Add Gaussian noise of NOISE_SIGMA in place, a block of rows at a time, and return ``pixels``.
-
-    Blocks keep the float copy small; the noise gives about 1.5 million distinct
-    colours per 12 megapixels, like a real photo.
-    """
-    rng = np.random.default_rng(seed)
-    for top in range(0, pixels.shape[0], _ROWS_PER_BLOCK):
-        block = pixels[top : top + _ROWS_PER_BLOCK]
-        noisy = block + NOISE_SIGMA * rng.standard_normal(block.shape, dtype=np.float32)
-        block[...] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-    return pixels
+    pixels = _upscaled_china(PHOTO_49MP_SIZE, seed=None)
+    pixels &= 0xFE
+    return encode(pixels, "PNG")

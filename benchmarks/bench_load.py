@@ -1,0 +1,276 @@
+"""Several viewers at once: real browsers against one server, and the server's peak RSS.
+
+Starts ``streamlit run streamlit_app.py`` (as the browser tests do) for each case and
+drives N Chromium sessions at the same time with Playwright's async API (one browser,
+one context per session, ``asyncio.gather``). Each session opens the app, optionally
+uploads its own picture (no two sessions share content, so none shares a cache entry),
+then clicks "16 colours" on Redraw, goes to Choose k and then to Explore in 3D. After
+each step it waits until the script run has finished and every image has loaded (and,
+on Choose k and Explore in 3D, until their Plotly charts are drawn), then notes what
+the page shows going wrong: exceptions, error alerts and dialogs such as "Page not
+found". A thread samples the server's RSS, with its children, throughout.
+
+Cases (``--case``, comma-separated; all by default), each in a fresh server:
+  3x12mp     3 sessions, each uploading its own 12 MP PNG (photo_12mp(seed=i))
+  8xdefault  8 sessions on the default picture, no upload
+  mixed      one 49 MP JPEG upload and two 12 MP PNG uploads
+Targets: no error or exception on any page and a peak RSS under 690 MB in every case;
+for 8xdefault also every step under 10 s. A session that does not finish within
+``--timeout`` seconds fails the case.
+
+Run: ``python benchmarks/bench_load.py [--case 8xdefault] [--timeout 900]``
+(exits 1 when a target is missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The waiting logic of the browser tests' (sync) driver, reused here from async code.
+from app_driver import (  # noqa: E402
+    _IMAGES_LOADED_JS,
+    _RERUN_FINISHED_JS,
+    _WATCH_RUNS_JS,
+)
+from server_probe import (  # noqa: E402
+    CLOUD_MEMORY_MB,
+    MB,
+    PAGE_PROBLEMS_JS,
+    Check,
+    RssSampler,
+    add_list_option,
+    print_checks,
+)
+from streamlit_server import chromium_launch_args, chromium_missing_reason, run_streamlit  # noqa: E402
+from workloads import MAX_UPLOAD_BYTES, encode, photo_12mp, photo_49mp  # noqa: E402
+
+MAX_STEP_SECONDS_DEFAULT = 10.0
+STEP_TIMEOUT_MS = 600_000
+# The Plotly charts each page must show once its run has finished.
+CHARTS = {"Choose k": ("elbow_chart", "silhouette_chart"), "Explore in 3D": ("cube_chart",)}
+
+
+class Upload(NamedTuple):
+    name: str
+    mime: str
+    data: bytes
+
+
+class Case(NamedTuple):
+    """How many sessions, what each uploads (None: the default picture), step limit."""
+
+    description: str
+    uploads: list[str | None]  # per session: "12mp", "49mp-jpeg" or None
+    max_step_seconds: float | None
+
+
+CASES = {
+    "3x12mp": Case("3 sessions, each its own 12 MP PNG", ["12mp"] * 3, None),
+    "8xdefault": Case("8 sessions, default picture", [None] * 8, MAX_STEP_SECONDS_DEFAULT),
+    "mixed": Case("one 49 MP JPEG and two 12 MP PNGs", ["49mp-jpeg", "12mp", "12mp"], None),
+}
+
+
+def make_upload(kind: str | None, seed: int) -> Upload | None:
+    """Session ``seed``'s picture: its own noise, so no two sessions share a cache key."""
+    if kind is None:
+        return None
+    if kind == "12mp":
+        upload = Upload(f"photo-12mp-{seed}.png", "image/png", encode(photo_12mp(seed), "PNG"))
+    else:
+        upload = Upload(f"photo-49mp-{seed}.jpg", "image/jpeg", encode(photo_49mp(seed), "JPEG"))
+    if len(upload.data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"{upload.name} is {len(upload.data) / MB:.1f} MB: over the upload limit")
+    return upload
+
+
+@dataclass
+class Session:
+    """One viewer: what it uploads, how long each step took and what went wrong."""
+
+    number: int
+    upload: Upload | None
+    steps: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number} " + (self.upload.name if self.upload else "default picture")
+
+
+# --- an async port of tests/e2e/app_driver.py's waits ----------------------------------
+
+
+async def wait_for_app_idle(page: Page) -> None:
+    app = page.get_by_test_id("stApp")
+    await expect(app).to_have_attribute(
+        "data-test-connection-state", "CONNECTED", timeout=STEP_TIMEOUT_MS
+    )
+    await expect(app).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=STEP_TIMEOUT_MS
+    )
+
+
+async def rerun(page: Page, action) -> None:
+    """Do ``action`` (a coroutine function) and wait for the rerun it causes to finish."""
+    await wait_for_app_idle(page)
+    await page.evaluate(_WATCH_RUNS_JS)
+    await action()
+    await page.wait_for_function(_RERUN_FINISHED_JS, timeout=STEP_TIMEOUT_MS, polling=100)
+
+
+async def wait_until_shown(page: Page, title: str) -> None:
+    """Wait for the run to end, every image to load and the page's Plotly charts to draw."""
+    await wait_for_app_idle(page)
+    await page.wait_for_function(_IMAGES_LOADED_JS, timeout=STEP_TIMEOUT_MS, polling=250)
+    for key in CHARTS.get(title, ()):
+        chart = page.locator(f".st-key-{key} .js-plotly-plot").first
+        await chart.wait_for(state="attached", timeout=STEP_TIMEOUT_MS)
+
+
+# --- one viewer ------------------------------------------------------------------------
+
+
+async def step(session: Session, page: Page, name: str, title: str, work) -> None:
+    """Time ``work`` plus the wait until ``title`` is shown, then note the page's problems."""
+    start = time.perf_counter()
+    await work()
+    await wait_until_shown(page, title)
+    session.steps[name] = time.perf_counter() - start
+    for problem in await page.evaluate(PAGE_PROBLEMS_JS):
+        session.problems.append(f"{name}: {problem}")
+    print(f"  {session.label}: {name} {session.steps[name]:.1f} s", flush=True)
+
+
+async def walk(session: Session, browser: Browser, url: str) -> None:
+    context = await browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = await context.new_page()
+    sidebar = page.get_by_test_id("stSidebar")
+    nav = page.get_by_test_id("stSidebarNav")
+    try:
+
+        async def open_app() -> None:
+            await page.goto("/")
+            await wait_for_app_idle(page)
+
+        await step(session, page, "open", "Redraw", open_app)
+        if (upload := session.upload) is not None:
+
+            async def upload_picture() -> None:
+                await rerun(page, lambda: sidebar.get_by_text("Upload my own").click())
+                files = sidebar.get_by_test_id("stFileUploader").locator("input[type=file]")
+                payload = {"name": upload.name, "mimeType": upload.mime, "buffer": upload.data}
+                await rerun(page, lambda: files.set_input_files(files=[payload]))
+
+            await step(session, page, "upload", "Redraw", upload_picture)
+        preset = sidebar.locator(".st-key-preset_16").get_by_role("button")
+        await step(
+            session, page, "16 colours", "Redraw", lambda: rerun(page, lambda: preset.click())
+        )
+        for title in ("Choose k", "Explore in 3D"):
+            link = nav.get_by_role("link", name=title)
+            await step(session, page, title, title, lambda link=link: rerun(page, link.click))
+    finally:
+        await context.close()
+
+
+async def run_sessions(sessions: list[Session], url: str, timeout: float) -> None:
+    """Walk every session at once; a session past ``timeout`` seconds is stopped and noted."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**chromium_launch_args())
+        try:
+
+            async def bounded(session: Session) -> None:
+                try:
+                    await asyncio.wait_for(walk(session, browser, url), timeout)
+                except TimeoutError:
+                    session.problems.append(f"session did not finish within {timeout:g} s")
+                except Exception as error:  # a failed wait, a crashed page
+                    session.problems.append(f"{type(error).__name__}: {str(error)[:300]}")
+
+            await asyncio.gather(*(bounded(session) for session in sessions))
+        finally:
+            await browser.close()
+
+
+def run_case(name: str, timeout: float) -> list[Check]:
+    case = CASES[name]
+    print(f"\n== {name}: {case.description}", flush=True)
+    sessions = [
+        Session(number, make_upload(kind, seed=number))
+        for number, kind in enumerate(case.uploads, start=1)
+    ]
+    for session in sessions:
+        if session.upload is not None:
+            print(f"  {session.label}: {len(session.upload.data) / MB:.1f} MB", flush=True)
+    with run_streamlit() as server:
+        sampler = RssSampler(server.process.pid)
+        sampler.start()
+        sampler.start_phase(name)
+        start = time.perf_counter()
+        try:
+            asyncio.run(run_sessions(sessions, server.url, timeout))
+        finally:
+            sampler.stop()
+        wall = time.perf_counter() - start
+
+    names = ["open", "upload", "16 colours", "Choose k", "Explore in 3D"]
+    names = [step for step in names if any(step in session.steps for session in sessions)]
+    width = max(len(session.label) for session in sessions)
+    print(f"\n{name}: seconds per step (all sessions at once; {wall:.1f} s in all)")
+    print(f"{'session':<{width}}" + "".join(f"{step:>15}" for step in names))
+    for session in sessions:
+        times = (session.steps.get(step) for step in names)
+        print(
+            f"{session.label:<{width}}"
+            + "".join(f"{'-' if t is None else f'{t:.1f}':>15}" for t in times)
+        )
+    problems = [f"{s.label}: {problem}" for s in sessions for problem in s.problems]
+    for problem in problems:
+        print(f"  PROBLEM {problem}")
+    peak = sampler.peak_mb
+    print(f"server peak RSS: {peak:.0f} MB")
+    checks = [
+        Check(f"{name}: problems (errors, exceptions, hangs)", len(problems), 1, ""),
+        Check(f"{name}: peak server RSS", peak, CLOUD_MEMORY_MB, "MB"),
+    ]
+    if case.max_step_seconds is not None:
+        slowest = max((t for s in sessions for t in s.steps.values()), default=float("inf"))
+        checks.append(Check(f"{name}: slowest step", slowest, case.max_step_seconds))
+    return checks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_list_option(parser, "--case", CASES)
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="seconds a session may take (default 900)"
+    )
+    args = parser.parse_args()
+    names = args.case
+    if (reason := chromium_missing_reason()) is not None:
+        print(reason, file=sys.stderr)
+        return 2
+    print(f"CPUs: {os.cpu_count()}  cases: {', '.join(names)}", flush=True)
+    checks = []
+    for name in names:
+        checks += run_case(name, args.timeout)
+    return 0 if print_checks(checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
