@@ -24,7 +24,14 @@ from kmeans_lib.images import (
     rows_to_arrays,
     save_png,
 )
-from kmeans_lib.pixels import N_CODES, codes_to_colours, colour_codes, place_opaque, take_rows
+from kmeans_lib.pixels import (
+    N_CODES,
+    codes_to_colours,
+    colour_codes,
+    count_colours_with_index,
+    place_opaque,
+    take_rows,
+)
 
 _PNG_MAX_PALETTE = 256
 # Rows painted at once by full_size_png: 1.8 million pixels of a 7000-wide photo.
@@ -128,9 +135,9 @@ def nearest_labels(image: Image, quantization: Quantization) -> np.ndarray:
     ndarray of int16, shape (H, W)
         -1 where the pixel is transparent.
     """
-    codes, inverse = np.unique(colour_codes(image.opaque_pixels()), return_inverse=True)
-    labels = _nearest_centres(codes, quantization).astype(np.int16)[inverse]
-    return place_opaque(image, labels, fill=-1)
+    colours, index = count_colours_with_index(image)
+    labels = _nearest_centres(colours.colours, quantization).astype(np.int16)
+    return place_opaque(image, take_rows(labels, index), fill=-1)
 
 
 def painted_png(image: Image, quantization: Quantization, *, compress_level: int = 6) -> bytes:
@@ -148,10 +155,10 @@ def painted_png(image: Image, quantization: Quantization, *, compress_level: int
     return _labels_png(labels, palette, image.has_transparency, compress_level)
 
 
-def _nearest_centres(codes: np.ndarray, quantization: Quantization) -> np.ndarray:
-    """Palette index of the nearest centre of each colour code, in the fit's colour space."""
+def _nearest_centres(colours: np.ndarray, quantization: Quantization) -> np.ndarray:
+    """Palette index of the nearest centre of each (m, 3) colour, in the fit's colour space."""
     space = quantization.colour_space
-    features = to_features(codes_to_colours(codes), space)
+    features = to_features(colours, space)
     # The unrounded centroids, back in the fit's space: the centres it measured from.
     return pairwise_distances_argmin(features, to_features(quantization.centroids, space))
 
@@ -189,7 +196,7 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
         new = labels < 0
         if new.any():
             new_codes = np.unique(codes[new])
-            table[new_codes] = _nearest_centres(new_codes, quantization)
+            table[new_codes] = _nearest_centres(codes_to_colours(new_codes), quantization)
             labels[new] = table[codes[new]]
         return labels.astype(np.uint8)
 
