@@ -41,6 +41,7 @@ from kmeans_lib.rendering import (
     FileSizes,
     full_size_png,
     indexed_png,
+    paint,
     painted_png,
     png_size,
     redraw,
@@ -224,12 +225,21 @@ def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, st
 
 @shared("Redrawing small previews…")
 def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes]]:
-    """Small redraws at each k of :data:`STRIP_KS`, fitted on a small copy of the picture."""
+    """Small redraws at each k of :data:`STRIP_KS`.
+
+    Each k the elbow sweep covers paints the thumbnail with that sweep's centres,
+    fitted on the whole picture; a larger k is fitted on the thumbnail itself.
+    """
     small = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
+    curve = elbow(PicturePoints(source, space), seed)
+    centres = dict(zip(curve.ks.tolist(), curve.centers, strict=True))
     strip = []
     for k in STRIP_KS:
-        fit = quantize_image(small, k, colour_space=space, random_state=seed)
-        strip.append((k, encode_png(redraw(small, fit), small.opaque)))
+        if k in centres:
+            pixels = paint(small, centres[k], space)
+        else:
+            pixels = redraw(small, quantize_image(small, k, colour_space=space, random_state=seed))
+        strip.append((k, encode_png(pixels, small.opaque)))
     return strip
 
 

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from sklearn.metrics import pairwise_distances_argmin
 
 from kmeans_lib.clustering import Quantization
-from kmeans_lib.colour_space import to_features
+from kmeans_lib.colour_space import to_features, to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     DEFAULT_MAX_PIXELS,
@@ -128,15 +128,42 @@ def nearest_labels(image: Image, quantization: Quantization) -> np.ndarray:
     """The palette index of each pixel's nearest centre, in the fit's colour space.
 
     For an image other than the one ``quantization`` was fitted on, such as a
-    shrunk copy of it. Worked out once per distinct colour.
+    shrunk copy of it.
 
     Returns
     -------
     ndarray of int16, shape (H, W)
         -1 where the pixel is transparent.
     """
+    space = quantization.colour_space
+    # The unrounded centroids, back in the fit's space: the centres it measured from.
+    return _nearest(image, to_features(quantization.centroids, space), space)
+
+
+def paint(image: Image, centres: np.ndarray, colour_space: str) -> np.ndarray:
+    """Paint every pixel with the colour of its nearest centre.
+
+    Parameters
+    ----------
+    image : Image
+    centres : ndarray of shape (k, 3)
+        Cluster centres in ``colour_space`` coordinates, as a fit returns them
+        (for example :attr:`~kmeans_lib.selection.ElbowCurve.centers`).
+    colour_space : {"rgb", "lab"}
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        Transparent pixels get an arbitrary centre's colour.
+    """
+    palette = np.rint(to_srgb(centres, colour_space)).astype(np.uint8)
+    return take_rows(palette, _nearest(image, centres, colour_space))
+
+
+def _nearest(image: Image, centres: np.ndarray, space: str) -> np.ndarray:
+    """Index of each opaque pixel's nearest centre, worked out once per distinct colour."""
     colours, index = count_colours_with_index(image)
-    labels = _nearest_centres(colours.colours, quantization).astype(np.int16)
+    labels = _nearest_centres(colours.colours, centres, space).astype(np.int16)
     return place_opaque(image, take_rows(labels, index), fill=-1)
 
 
@@ -155,12 +182,9 @@ def painted_png(image: Image, quantization: Quantization, *, compress_level: int
     return _labels_png(labels, palette, image.has_transparency, compress_level)
 
 
-def _nearest_centres(colours: np.ndarray, quantization: Quantization) -> np.ndarray:
-    """Palette index of the nearest centre of each (m, 3) colour, in the fit's colour space."""
-    space = quantization.colour_space
-    features = to_features(colours, space)
-    # The unrounded centroids, back in the fit's space: the centres it measured from.
-    return pairwise_distances_argmin(features, to_features(quantization.centroids, space))
+def _nearest_centres(colours: np.ndarray, centres: np.ndarray, space: str) -> np.ndarray:
+    """Index of the nearest of ``centres`` (in ``space``) to each (m, 3) sRGB colour."""
+    return pairwise_distances_argmin(to_features(colours, space), centres)
 
 
 def _palette_png(
@@ -186,6 +210,8 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
     once per distinct colour (CIELAB conversion included) and kept in a table
     over all 2**24 colours (32 MB, whatever the picture's size).
     """
+    space = quantization.colour_space
+    centres = to_features(quantization.centroids, space)
     table = np.full(N_CODES, -1, dtype=np.int16)  # DOWNLOAD_TABLE_BYTES
     table[colour_codes(quantization.colours.colours)] = quantization.colour_labels
 
@@ -196,7 +222,7 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
         new = labels < 0
         if new.any():
             new_codes = np.unique(codes[new])
-            table[new_codes] = _nearest_centres(codes_to_colours(new_codes), quantization)
+            table[new_codes] = _nearest_centres(codes_to_colours(new_codes), centres, space)
             labels[new] = table[codes[new]]
         return labels.astype(np.uint8)
 

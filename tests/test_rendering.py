@@ -20,6 +20,7 @@ from kmeans_lib.rendering import (
     full_size_png,
     indexed_png,
     nearest_labels,
+    paint,
     painted_png,
     png_size,
     redraw,
@@ -340,3 +341,14 @@ def test_painted_png_with_256_colours_and_transparency_is_rgba():
     im = decoded(painted_png(image, q))
     assert im.mode == "RGBA"
     assert np.array_equal(np.asarray(im)[..., 3] > 0, image.opaque)
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_paint_with_a_fits_centres_is_its_redraw(space):
+    photo = load_sample("china")
+    image = Image(photo.pixels[::4, ::4].copy())
+    q = quantize(image, 5, colour_space=space)
+    centres = to_features(q.centroids, space)
+    painted = paint(image, centres, space)
+    assert painted.shape == image.pixels.shape and painted.dtype == np.uint8
+    assert np.mean((painted == redraw(image, q)).all(axis=2)) > 0.999
