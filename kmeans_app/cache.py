@@ -153,20 +153,22 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
     """A callable that builds the full-size redraw PNG when a download is clicked.
 
     Not cached: Streamlit runs it in a thread without a script context, and a
-    full-size PNG is not worth keeping in memory after it was sent. A picture
-    explored at a working size is decoded again at full size and painted with
-    the palette; the store first makes room for that (five bytes a pixel).
+    full-size PNG is not worth keeping in memory after it was sent. It holds
+    only the keys, so a page left open pins no picture. A picture explored at a
+    working size is decoded again at full size and painted with the palette;
+    the store first makes room for that (five bytes a pixel).
     """
-    picture, result = image(source), quantization(source, k, space, seed)
 
     def build() -> bytes:
         with heavy_work():
+            picture, result = image(source), quantization(source, k, space, seed)
             if picture.original_size is None:
                 try:
                     return indexed_png(picture, result)
                 except InputError:  # 256 colours plus transparency: no palette PNG
                     return redraw_png(picture, result)
             width, height = picture.original_size
+            del picture  # freed with the store's copy, which make_room drops
             store().make_room(5 * width * height + DOWNLOAD_TABLE_BYTES)
             return full_size_png(source.data, result)
 

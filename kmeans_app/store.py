@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 # Measured with benchmarks/bench_load.py: three viewers with 12-megapixel photos
 # stay under Community Cloud's ~690 MB with this much held (the server itself
@@ -181,7 +182,9 @@ def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P,
             key = (name, *map(_key_part, args), *sorted(kwargs.items()))
 
             def compute() -> T:
-                with st.spinner(spinner) if spinner else nullcontext():
+                # No spinner where no page is drawn: a download's own thread.
+                shown = spinner and get_script_run_ctx(suppress_warning=True) is not None
+                with st.spinner(spinner) if shown else nullcontext():
                     return function(*args, **kwargs)
 
             return store().get(key, compute)

@@ -36,7 +36,7 @@ from kmeans_lib.pixels import (
 _PNG_MAX_PALETTE = 256
 # Rows painted at once by full_size_png: 1.8 million pixels of a 7000-wide photo.
 DOWNLOAD_BAND_ROWS = 256
-# full_size_png's table from every colour to its palette index (int16 over 2**24).
+# The most that full_size_png's table from every colour to its palette index takes.
 DOWNLOAD_TABLE_BYTES = 2 * N_CODES
 
 
@@ -208,23 +208,25 @@ def _palette_indexer(quantization: Quantization) -> Callable[[np.ndarray], np.nd
     has there, so the download agrees with the on-screen redraw. Any other
     colour gets its nearest centre in the fit's colour space; it is worked out
     once per distinct colour (CIELAB conversion included) and kept in a table
-    over all 2**24 colours (32 MB, whatever the picture's size).
+    over all 2**24 colours: 16 MB of uint8 below 255 colours, else 32 MB of int16.
     """
     space = quantization.colour_space
     centres = to_features(quantization.centroids, space)
-    table = np.full(N_CODES, -1, dtype=np.int16)  # DOWNLOAD_TABLE_BYTES
+    dtype = np.uint8 if quantization.n_colours < 255 else np.int16
+    unknown = np.iinfo(dtype).max  # never a palette index
+    table = np.full(N_CODES, unknown, dtype=dtype)  # at most DOWNLOAD_TABLE_BYTES
     table[colour_codes(quantization.colours.colours)] = quantization.colour_labels
 
     def palette_index(pixels: np.ndarray) -> np.ndarray:
         codes = colour_codes(pixels)
         # mode="wrap" never wraps (codes are below N_CODES); it skips a bounds-check copy.
         labels = np.take(table, codes, mode="wrap")
-        new = labels < 0
+        new = labels == unknown
         if new.any():
             new_codes = np.unique(codes[new])
             table[new_codes] = _nearest_centres(codes_to_colours(new_codes), centres, space)
             labels[new] = table[codes[new]]
-        return labels.astype(np.uint8)
+        return labels.astype(np.uint8, copy=False)
 
     return palette_index
 

@@ -1,0 +1,94 @@
+"""The server-wide store: bounded by bytes, least recently used out first, computed once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kmeans_app.store import Store, nbytes
+from kmeans_lib import load_sample, quantize
+
+MB = 1_000_000
+
+
+def block(n_mb: int) -> np.ndarray:
+    return np.zeros(n_mb * MB, dtype=np.uint8)
+
+
+def test_nbytes_counts_arrays_bytes_tables_and_shared_parts_once():
+    array = block(2)
+    assert nbytes(array) == 2 * MB
+    assert nbytes(b"x" * 1000) == 1000
+    assert nbytes((array, array, {"a": array})) == 2 * MB + 1  # the key "a" is one byte
+    frame = pd.DataFrame({"x": np.zeros(1000)})
+    assert nbytes(frame) >= 8000
+    q = quantize(load_sample("china"), 4)
+    assert nbytes(q) >= q.labels.nbytes + q.colours.colours.nbytes + q.colours.counts.nbytes
+
+
+def test_the_least_recently_used_entries_go_first_when_over_the_budget():
+    store = Store(max_bytes=10 * MB)
+    store.get("a", lambda: block(4))
+    store.get("b", lambda: block(4))
+    store.get("a", lambda: block(4))  # a is now the most recently used
+    store.get("c", lambda: block(4))  # 12 MB: b goes
+    assert store.bytes_held == 8 * MB
+    computed = []
+    store.get("a", lambda: computed.append("a") or block(4))
+    store.get("b", lambda: computed.append("b") or block(4))
+    assert computed == ["b"]  # a was kept; b is computed again, never an error
+    assert store.bytes_held <= 10 * MB
+
+
+def test_an_entry_larger_than_the_budget_is_kept_alone():
+    store = Store(max_bytes=5 * MB)
+    store.get("small", lambda: block(1))
+    big = store.get("big", lambda: block(8))
+    assert big.nbytes == 8 * MB and len(store) == 1 and store.bytes_held == 8 * MB
+
+
+def test_make_room_drops_old_entries_until_the_work_fits():
+    store = Store(max_bytes=10 * MB)
+    for key in "abc":
+        store.get(key, lambda: block(3))
+    store.make_room(5 * MB)
+    assert len(store) == 1 and store.bytes_held == 3 * MB  # only c, the newest, is left
+    store.make_room(100 * MB)
+    assert len(store) == 0 and store.bytes_held == 0
+
+
+def test_sessions_asking_for_the_same_missing_entry_compute_it_once():
+    store = Store(max_bytes=10 * MB)
+    calls = []
+
+    def slow() -> np.ndarray:
+        calls.append(threading.get_ident())
+        time.sleep(0.2)
+        return block(1)
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.get("x", slow))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert all(result is results[0] for result in results)
+
+
+def test_a_computation_that_fails_stores_nothing():
+    store = Store(max_bytes=10 * MB)
+
+    def broken() -> np.ndarray:
+        raise ValueError("bad picture")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            store.get("x", broken)
+    assert len(store) == 0 and store.bytes_held == 0
