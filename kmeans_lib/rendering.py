@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Callable
+import struct
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
+from PIL import ExifTags
 from PIL import Image as PILImage
 from sklearn.metrics import pairwise_distances_argmin
 
@@ -36,6 +40,8 @@ from kmeans_lib.pixels import (
 _PNG_MAX_PALETTE = 256
 # Rows painted at once by full_size_png: 1.8 million pixels of a 7000-wide photo.
 DOWNLOAD_BAND_ROWS = 256
+# zlib level of the full-size download: 6 is zlib's and Pillow's default.
+DOWNLOAD_COMPRESS_LEVEL = 6
 # The most that full_size_png's table from every colour to its palette index takes.
 DOWNLOAD_TABLE_BYTES = 2 * N_CODES
 
@@ -244,9 +250,11 @@ def full_size_png(
     :func:`~kmeans_lib.images.load_image`): the original file is decoded once at
     full size, with the same safety checks and orientation. A pixel whose colour
     is in the working copy gets the palette colour it has there; any other gets
-    the nearest centre in the fit's colour space. Besides the decoded picture,
-    memory stays at one byte per pixel plus a band. For a picture explored at
-    full size the pixels are those of :func:`indexed_png`.
+    the nearest centre in the fit's colour space. Besides the decoded picture
+    (which Pillow holds at four bytes a pixel), memory stays at a band of rows
+    for a picture stored upright, which is written to the PNG as it is painted,
+    and one byte a pixel for one that EXIF turns. For a picture explored at full
+    size the pixels are those of :func:`indexed_png`.
 
     Parameters
     ----------
@@ -262,8 +270,9 @@ def full_size_png(
     Returns
     -------
     bytes
-        A palette PNG as :func:`indexed_png` writes it (with a transparent entry
-        when some pixels are transparent), or, when 256 colours leave no entry
+        A palette PNG (8-bit indices, zlib level :data:`DOWNLOAD_COMPRESS_LEVEL`,
+        with a transparent entry when the file has transparency), or, when 256
+        colours leave no entry
         for transparency, an RGBA PNG as :func:`redraw_png` writes it.
 
     Raises
@@ -273,32 +282,112 @@ def full_size_png(
     """
     check_whole_number(band_rows, "band height")
     n_colours = quantization.n_colours
-    # Transparent pixels take the extra entry, or with 256 colours the last one
-    # (as redraw does), under an alpha layer then.
-    transparent_index = min(n_colours, _PNG_MAX_PALETTE - 1)
     palette_index = _palette_indexer(quantization)
-    alpha = None
-    transparent = False
     with open_untrusted(source, max_pixels=max_pixels) as im:
-        indices = PILImage.new("L", im.size)
-        for top in range(0, im.height, band_rows):
-            pixels, opaque = rows_to_arrays(im, top, min(top + band_rows, im.height))
+        transparent = im.has_transparency_data
+        if transparent and n_colours >= _PNG_MAX_PALETTE:
+            return _full_size_rgba(im, quantization, palette_index, band_rows)
+
+        def paint_rows(top: int, bottom: int) -> np.ndarray:
+            pixels, opaque = rows_to_arrays(im, top, bottom)
             band = palette_index(pixels)
-            if opaque is not None and not opaque.all():
-                transparent = True
-                band[~opaque] = transparent_index
-                if n_colours >= _PNG_MAX_PALETTE:
-                    if alpha is None:
-                        alpha = PILImage.new("L", im.size, 255)
-                    alpha.paste(PILImage.fromarray(opaque).convert("L"), (0, top))
-            indices.paste(PILImage.fromarray(band), (0, top))
-        # Turned after painting: one byte per pixel to copy instead of four.
-        for layer in (indices, alpha):
-            if layer is not None:
-                orient_like(layer, im)
-    if alpha is None:
-        return _palette_png(indices, quantization.palette, transparent)
-    # 256 colours leave no palette entry for transparency: RGBA, as redraw_png writes.
+            if opaque is not None:
+                band[~opaque] = n_colours  # the transparent entry after the palette
+            return band
+
+        orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation not in _ORIENT:
+            # Stored as shown: each band goes to the PNG as it is painted.
+            bands = (
+                paint_rows(top, min(top + band_rows, im.height))
+                for top in range(0, im.height, band_rows)
+            )
+            return _stream_palette_png(
+                bands, im.size, quantization.palette, transparent, DOWNLOAD_COMPRESS_LEVEL
+            )
+        # Turned by its EXIF orientation: painted whole (a byte a pixel), then
+        # read out turned, a band at a time, from a numpy view.
+        indices = np.empty((im.height, im.width), dtype=np.uint8)
+        for top in range(0, im.height, band_rows):
+            bottom = min(top + band_rows, im.height)
+            indices[top:bottom] = paint_rows(top, bottom)
+    shown = _ORIENT[orientation](indices)
+    bands = (shown[top : top + band_rows] for top in range(0, shown.shape[0], band_rows))
+    size = (shown.shape[1], shown.shape[0])
+    return _stream_palette_png(
+        bands, size, quantization.palette, transparent, DOWNLOAD_COMPRESS_LEVEL
+    )
+
+
+# EXIF orientation -> the numpy view that shows a stored (H, W) array upright, as
+# Pillow's exif_transpose turns a picture (1, upright already, is not listed).
+_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.T,
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].T,
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _stream_palette_png(
+    bands: Iterable[np.ndarray],
+    size: tuple[int, int],
+    palette: np.ndarray,
+    transparent: bool,
+    compress_level: int,
+) -> bytes:
+    """A palette PNG written a band of rows at a time, never holding the whole picture.
+
+    Pillow only writes a PNG from a whole image in memory, so this writes the
+    format's few chunks itself: IHDR, PLTE, tRNS (entry ``len(palette)`` fully
+    transparent when ``transparent``), the rows (8-bit indices, filter "none",
+    the usual choice for palette images) as one zlib stream in IDAT chunks, IEND.
+    """
+    out = io.BytesIO()
+
+    def chunk(kind: bytes, data: bytes) -> None:
+        out.write(struct.pack(">I", len(data)) + kind + data)
+        out.write(struct.pack(">I", zlib.crc32(kind + data)))
+
+    width, height = size
+    entries = palette.astype(np.uint8).tobytes()
+    out.write(b"\x89PNG\r\n\x1a\n")
+    chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+    chunk(b"PLTE", entries + (b"\0\0\0" if transparent else b""))
+    if transparent:
+        chunk(b"tRNS", b"\xff" * len(palette) + b"\0")
+    packer = zlib.compressobj(compress_level)
+    for band in bands:
+        rows = np.zeros((band.shape[0], width + 1), dtype=np.uint8)  # column 0: filter type
+        rows[:, 1:] = band
+        if data := packer.compress(rows.tobytes()):
+            chunk(b"IDAT", data)
+    chunk(b"IDAT", packer.flush())
+    chunk(b"IEND", b"")
+    return out.getvalue()
+
+
+def _full_size_rgba(
+    im: PILImage.Image,
+    quantization: Quantization,
+    palette_index: Callable[[np.ndarray], np.ndarray],
+    band_rows: int,
+) -> bytes:
+    """256 colours leave no palette entry for transparency: RGBA, as redraw_png writes."""
+    indices = PILImage.new("L", im.size)
+    alpha = PILImage.new("L", im.size, 255)
+    for top in range(0, im.height, band_rows):
+        pixels, opaque = rows_to_arrays(im, top, min(top + band_rows, im.height))
+        band = palette_index(pixels)
+        if opaque is not None:
+            band[~opaque] = _PNG_MAX_PALETTE - 1  # the last colour, as redraw paints them
+            alpha.paste(PILImage.fromarray(opaque).convert("L"), (0, top))
+        indices.paste(PILImage.fromarray(band), (0, top))
+    for layer in (indices, alpha):
+        orient_like(layer, im)
     indices.putpalette(quantization.palette.tobytes(), rawmode="RGB")
     rgba = indices.convert("RGB")
     rgba.putalpha(alpha)
