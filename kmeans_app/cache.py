@@ -23,7 +23,7 @@ from kmeans_app.store import heavy_work, shared, store
 from kmeans_lib import figures, images, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
-from kmeans_lib.colour_space import hex_codes, to_features
+from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     Image,
@@ -178,15 +178,7 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
 @shared()
 def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
     """MSE, PSNR and mean ΔE between the picture and its redraw."""
-    return metrics.quality(
-        image(source), quantization(source, k, space, seed), colours_lab=colours_lab(source)
-    )
-
-
-@shared()
-def colours_lab(source: Source) -> np.ndarray:
-    """The CIELAB coordinates of the picture's distinct colours, for every k's quality."""
-    return to_features(colours(source).colours, "lab", dtype=np.float32)
+    return metrics.quality(image(source), quantization(source, k, space, seed))
 
 
 @shared("Measuring the original's file size…")

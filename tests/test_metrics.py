@@ -9,7 +9,6 @@ import pytest
 from skimage.color import deltaE_ciede2000, rgb2lab
 
 from kmeans_lib.clustering import quantize
-from kmeans_lib.colour_space import to_features
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
 from kmeans_lib.metrics import Quality, quality
@@ -99,11 +98,14 @@ def test_quantization_of_another_image_is_refused():
         quality(Image(pixels=image.pixels[:3]), q)
 
 
-def test_known_cielab_colours_give_the_same_quality_and_others_are_refused():
-    pixels = (RNG.integers(0, 6, (24, 32, 3)) * 51).astype(np.uint8)
-    image = Image(pixels=pixels)
-    q = quantize(image, 5)
-    lab = to_features(q.colours.colours, "lab", dtype=np.float32)
-    assert quality(image, q, colours_lab=lab) == quality(image, q)
-    with pytest.raises(InputError, match="another picture"):
-        quality(image, q, colours_lab=lab[:-1])
+def test_mean_delta_e_of_many_colours_is_measured_on_a_sample_close_to_the_exact_mean():
+    image = Image(pixels=RNG.integers(0, 256, (120, 150, 3), dtype=np.uint8))
+    q = quantize(image, 6)
+    assert q.colours.n_colours > 5_000
+    exact = quality(image, q, delta_e_sample=None)
+    sampled = quality(image, q, delta_e_sample=5_000, random_state=1)
+    assert sampled.mse == pytest.approx(exact.mse, rel=1e-12)  # MSE stays exact
+    assert sampled.mean_delta_e != exact.mean_delta_e
+    assert sampled.mean_delta_e == pytest.approx(exact.mean_delta_e, rel=0.02)
+    assert quality(image, q, delta_e_sample=5_000, random_state=1) == sampled
+    assert quality(image, q, delta_e_sample=q.colours.n_colours) == exact
