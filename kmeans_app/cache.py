@@ -109,7 +109,12 @@ def colours(source: Source) -> ColourCounts:
 def quantization(source: Source, k: int, space: str, seed: int) -> Quantization:
     """The picture reduced to ``k`` colours."""
     return quantize_image(
-        image(source), k, colour_space=space, random_state=seed, colours=colours(source)
+        image(source),
+        k,
+        colour_space=space,
+        random_state=seed,
+        colours=colours(source),
+        points=points(PicturePoints(source, space)),
     )
 
 

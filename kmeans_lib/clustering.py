@@ -358,6 +358,7 @@ def quantize(
     colour_space: str = "rgb",
     random_state: int = 0,
     colours: ColourCounts | None = None,
+    points: WeightedPoints | None = None,
 ) -> Quantization:
     """Reduce an image to ``k`` colours with k-means.
 
@@ -373,6 +374,9 @@ def quantize(
     colours : ColourCounts, optional
         ``count_colours(image)`` when already computed: fits at several k can
         then share one count (16 MB and a quarter of a second on 12 megapixels).
+    points : WeightedPoints, optional
+        ``image_points(colours, colour_space)`` when already computed (with
+        ``colours``): a 12 MP photo's take 70 ms to build for every k.
 
     Returns
     -------
@@ -393,7 +397,13 @@ def quantize(
             "Every pixel of this image is transparent, so there are no colours to "
             "group. Choose an image with visible pixels."
         )
-    fit = fit_kmeans(image_points(colours, colour_space), k, random_state=random_state)
+    if points is None:
+        points = image_points(colours, colour_space)
+    elif points.n_points != colours.n_colours:
+        raise InputError(
+            "These points belong to another picture or colour count. Build them again."
+        )
+    fit = fit_kmeans(points, k, random_state=random_state)
 
     counts = np.bincount(fit.labels, weights=colours.counts, minlength=fit.n_clusters)
     counts = counts.astype(np.int64)

@@ -203,3 +203,16 @@ def test_polish_steps_shrink_with_the_work_per_step_within_3_to_10():
     assert _polish_iterations(1_512_063, 16) == 4  # the 12 MP benchmark photo
     assert _polish_iterations(1_512_063, 64) == 3
     assert _polish_iterations(50_000_000, 256) == 3
+
+
+def test_quantize_with_points_already_built_gives_the_same_result():
+    image = load_sample("china")
+    colours = count_colours(image)
+    points = image_points(colours, "lab")
+    given = quantize(image, 6, colour_space="lab", colours=colours, points=points)
+    built = quantize(image, 6, colour_space="lab", colours=colours)
+    np.testing.assert_array_equal(given.labels, built.labels)
+    np.testing.assert_array_equal(given.palette, built.palette)
+    other = image_points(count_colours(Image(image.pixels[:50])), "lab")
+    with pytest.raises(InputError, match="another picture"):
+        quantize(image, 6, colour_space="lab", colours=colours, points=other)
