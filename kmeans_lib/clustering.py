@@ -32,6 +32,9 @@ MAX_K = 256
 COARSE_MIN_POINTS = 20_000
 # 5 bits per channel: at most 32**3 = 32,768 bins, each 8 levels wide.
 _COARSE_SHIFT = 3
+# Bins a sweep labels whole (see _label_by_bins): 4 levels wide, so that fewer
+# of them straddle a border between two centres' cells than 8-level bins would.
+_MEMBER_SHIFT = 2
 # Lloyd steps on the exact colours after the histogram fit. It starts close to a
 # minimum, so a few steps reach it: POLISH_MAX_ITER while steps are cheap, fewer
 # when a step costs more than POLISH_BUDGET / POLISH_MAX_ITER distances (points
@@ -51,6 +54,34 @@ _ASSIGN_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
+class BinMembers:
+    """Which points each bin of a colour histogram stands for, and how spread they are.
+
+    Attributes
+    ----------
+    means : ndarray of float64, shape (n_bins, d)
+        Weighted mean of each bin's points.
+    weights : ndarray of float64, shape (n_bins,)
+        Total weight of each bin's points.
+    order : ndarray of int32, shape (m,)
+        Point indices grouped bin by bin.
+    counts : ndarray of int64, shape (n_bins,)
+        Points in each bin: the length of its run in ``order``.
+    scatter : ndarray of float64, shape (n_bins,)
+        Weighted sum of squared distances from the bin's points to its mean.
+    radius : ndarray of float64, shape (n_bins,)
+        Largest distance from the bin's mean to one of its points.
+    """
+
+    means: np.ndarray
+    weights: np.ndarray
+    order: np.ndarray
+    counts: np.ndarray
+    scatter: np.ndarray
+    radius: np.ndarray
+
+
+@dataclass(frozen=True)
 class WeightedPoints:
     """Points with a weight each: distinct colours with pixel counts, or table rows.
 
@@ -62,11 +93,15 @@ class WeightedPoints:
     coarse : WeightedPoints or None
         A smaller summary of the same points (histogram bin means weighted by bin
         counts) used to find a good start quickly; None for small inputs.
+    members : BinMembers or None
+        The points grouped in small colour bins, which lets a sweep label whole
+        bins at once; None for small inputs.
     """
 
     X: np.ndarray
     weights: np.ndarray
     coarse: WeightedPoints | None = None
+    members: BinMembers | None = None
 
     @property
     def n_points(self) -> int:
@@ -82,8 +117,9 @@ class KMeansFit:
     ----------
     centers : ndarray of float64, shape (n_clusters, d)
         Every cluster has at least one point of positive weight.
-    labels : ndarray of int, shape (m,)
-        The cluster of each point.
+    labels : ndarray of int, shape (m,), or None
+        The cluster of each point; None when :func:`fit_kmeans` was asked for
+        none.
     inertia : float
         Weighted sum of squared distances from each point to its centre: over
         distinct colours weighted by counts this is scikit-learn's ``inertia_``
@@ -95,7 +131,7 @@ class KMeansFit:
     """
 
     centers: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray | None
     inertia: float
     n_iter: int
     seconds: float
@@ -116,17 +152,93 @@ def check_k(k: int) -> int:
     return int(k)
 
 
-def _colour_histogram(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> WeightedPoints:
-    """Weighted mean of ``X`` and total weight in each occupied RGB bin."""
-    c = colours >> _COARSE_SHIFT
-    bins = (c[:, 0].astype(np.intp) << 10) | (c[:, 1].astype(np.intp) << 5) | c[:, 2]
-    totals = np.bincount(bins, weights=weights, minlength=1 << 15)
+def _bin_codes(colours: np.ndarray, shift: int) -> np.ndarray:
+    """Each colour's RGB bin, ``8 - shift`` bits per channel, as one integer."""
+    c = colours >> shift
+    bits = 8 - shift
+    return (c[:, 0].astype(np.intp) << (2 * bits)) | (c[:, 1].astype(np.intp) << bits) | c[:, 2]
+
+
+def _bin_means(
+    bins: np.ndarray, n_bins: int, X: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The occupied bins, their weighted means of ``X`` (float64) and their total weights."""
+    totals = np.bincount(bins, weights=weights, minlength=n_bins)
     occupied = np.flatnonzero(totals)
     sums = np.column_stack(
-        [np.bincount(bins, weights=weights * X[:, j], minlength=1 << 15) for j in range(3)]
+        [np.bincount(bins, weights=weights * X[:, j], minlength=n_bins) for j in range(3)]
     )
+    return occupied, sums[occupied] / totals[occupied, None], totals[occupied]
+
+
+def _colour_histogram(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> WeightedPoints:
+    """Weighted mean of ``X`` and total weight in each occupied RGB bin."""
+    _, means, totals = _bin_means(_bin_codes(colours, _COARSE_SHIFT), 1 << 15, X, weights)
     # float64: scikit-learn's k-means++ seeding is much slower on float32 input.
-    return WeightedPoints(X=sums[occupied] / totals[occupied, None], weights=totals[occupied])
+    return WeightedPoints(X=means, weights=totals)
+
+
+def _bin_members(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> BinMembers:
+    """The points grouped in RGB bins of :data:`_MEMBER_SHIFT`, with their spread."""
+    n_bins = 1 << (3 * (8 - _MEMBER_SHIFT))
+    bins = _bin_codes(colours, _MEMBER_SHIFT)
+    occupied, means, totals = _bin_means(bins, n_bins, X, weights)
+    row_of_bin = np.zeros(n_bins, dtype=np.intp)
+    row_of_bin[occupied] = np.arange(len(occupied))
+    point_bin = row_of_bin[bins]
+    squared = np.empty(len(X))
+    for begin in range(0, len(X), _ASSIGN_BLOCK):
+        block = slice(begin, begin + _ASSIGN_BLOCK)
+        residuals = X[block] - means[point_bin[block]]
+        squared[block] = np.einsum("ij,ij->i", residuals, residuals)
+    order = np.argsort(point_bin, kind="stable")
+    counts = np.bincount(point_bin, minlength=len(occupied))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return BinMembers(
+        means=means,
+        weights=totals,
+        order=order.astype(np.int32),
+        counts=counts,
+        scatter=np.bincount(point_bin, weights=weights * squared, minlength=len(occupied)),
+        radius=np.sqrt(np.maximum.reduceat(squared[order], starts)),
+    )
+
+
+def _bins_inside(
+    members: BinMembers, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Find the bins that lie wholly in one centre's cell, and their inertia.
+
+    A bin whose mean is nearer its nearest centre than the second nearest by
+    more than twice the bin's radius has all its points nearest that centre, and
+    their inertia is the bin's weight times the squared distance from its mean,
+    plus its scatter (exactly, by the parallel axis theorem). Only the points of
+    the other bins, near the cells' borders, need a distance to every centre.
+
+    Returns
+    -------
+    nearest : ndarray of int, shape (n_bins,)
+        Each bin's nearest centre: every point's label in a bin ``inside``.
+    inside : ndarray of bool, shape (n_bins,)
+    inertia : float
+        Of the points in the bins ``inside``.
+    rows : ndarray of int
+        The other points, sorted.
+    """
+    means = members.means
+    # Dot products for the test (with a margin far above their rounding), exact
+    # differences for the inertia.
+    squared = np.maximum(
+        (means**2).sum(axis=1)[:, None] - 2 * means @ centers.T + (centers**2).sum(axis=1), 0.0
+    )
+    nearest = squared.argmin(axis=1)
+    two = np.sqrt(np.partition(squared, 1, axis=1)[:, :2])
+    inside = two[:, 1] - two[:, 0] > 2 * members.radius + 1e-6
+    residuals = means[inside] - centers[nearest[inside]]
+    inertia = float(np.dot(members.weights[inside], np.einsum("ij,ij->i", residuals, residuals)))
+    inertia += float(members.scatter[inside].sum())
+    rows = np.sort(members.order[np.repeat(~inside, members.counts)])
+    return nearest, inside, inertia, rows
 
 
 def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
@@ -148,10 +260,11 @@ def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
     # memory traffic of every k-means pass over millions of distinct colours.
     X = to_features(colours.colours, space, dtype=np.float32)
     weights = colours.counts.astype(np.float64)
-    coarse = None
+    coarse = members = None
     if colours.n_colours > COARSE_MIN_POINTS:
         coarse = _colour_histogram(colours.colours, X, weights)
-    return WeightedPoints(X=X, weights=weights, coarse=coarse)
+        members = _bin_members(colours.colours, X, weights)
+    return WeightedPoints(X=X, weights=weights, coarse=coarse, members=members)
 
 
 def single_cluster(points: WeightedPoints) -> tuple[np.ndarray, float]:
@@ -198,6 +311,7 @@ def fit_kmeans(
     random_state: int = 0,
     n_init: int = 3,
     polish: bool = True,
+    with_labels: bool = True,
 ) -> KMeansFit:
     """Weighted k-means with scikit-learn's :class:`~sklearn.cluster.KMeans`.
 
@@ -217,6 +331,10 @@ def fit_kmeans(
         Lloyd steps on the exact points (fewer when there are millions of them,
         see :data:`POLISH_BUDGET`). Without it the histogram centres are only
         assigned (the labels and inertia are still exact for those centres).
+    with_labels : bool, default=True
+        Without labels (``KMeansFit.labels`` is None) a fit without the polish
+        only measures its inertia: most points of ``points.members`` are then
+        measured a whole bin at a time, as a sweep over k needs.
 
     Returns
     -------
@@ -269,25 +387,42 @@ def fit_kmeans(
     # float32 colours are cast for the float64 histogram fit, and full-size cast
     # and residual arrays would be the peak of a sweep on a large photo.
     centers = model.cluster_centers_.astype(np.float64)
-    labels = model.labels_ if fitted_on_points else np.empty(points.n_points, dtype=np.intp)
     inertia = 0.0
-    residuals = np.empty((min(_ASSIGN_BLOCK, points.n_points), X.shape[1]))
+    rows = None  # the points still to label or to measure: all, or these indices
+    if not fitted_on_points and points.members is not None:
+        bin_labels, inside, inertia, rows = _bins_inside(points.members, centers)
+    n_rows = points.n_points if rows is None else len(rows)
+    found = model.labels_ if fitted_on_points else np.empty(n_rows, dtype=np.intp)
+    residuals = np.empty((min(_ASSIGN_BLOCK, n_rows), X.shape[1]))
     squared = np.empty(len(residuals))
-    with _threads_for(points.n_points):
-        for begin in range(0, points.n_points, _ASSIGN_BLOCK):
-            block = slice(begin, begin + _ASSIGN_BLOCK)
+    with _threads_for(n_rows):
+        for begin in range(0, n_rows, _ASSIGN_BLOCK):
+            stop = min(begin + _ASSIGN_BLOCK, n_rows)
+            block = slice(begin, stop) if rows is None else rows[begin:stop]
+            block_X = X[block]
             if not fitted_on_points:
-                labels[block] = model.predict(X[block].astype(centers.dtype, copy=False))
-            n = len(labels[block])
-            np.take(centers, labels[block], axis=0, out=residuals[:n])
-            residuals[:n] -= X[block]
+                found[begin:stop] = model.predict(block_X.astype(centers.dtype, copy=False))
+            n = stop - begin
+            np.take(centers, found[begin:stop], axis=0, out=residuals[:n])
+            residuals[:n] -= block_X
             np.einsum("ij,ij->i", residuals[:n], residuals[:n], out=squared[:n])
             inertia += float(np.dot(points.weights[block], squared[:n]))
-    # Dropping a centre that no point is nearest to changes no label.
-    used = np.bincount(labels, weights=points.weights, minlength=k) > 0
+    # Centres that no point is nearest to are dropped (no label changes).
+    row_weights = points.weights if rows is None else points.weights[rows]
+    weight_of = np.bincount(found, weights=row_weights, minlength=k)
+    labels = found if with_labels else None
+    if rows is not None:
+        members = points.members
+        weight_of += np.bincount(bin_labels[inside], weights=members.weights[inside], minlength=k)
+        if with_labels:
+            labels = np.empty(points.n_points, dtype=np.intp)
+            labels[members.order] = np.repeat(bin_labels, members.counts)
+            labels[rows] = found
+    used = weight_of > 0
     if not used.all():
         centers = centers[used]
-        labels = (np.cumsum(used) - 1)[labels]
+        if labels is not None:
+            labels = (np.cumsum(used) - 1)[labels]
     return KMeansFit(centers, labels, inertia, n_iter, time.perf_counter() - start)
 
 

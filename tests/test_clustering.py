@@ -216,3 +216,20 @@ def test_quantize_with_points_already_built_gives_the_same_result():
     other = image_points(count_colours(Image(image.pixels[:50])), "lab")
     with pytest.raises(InputError, match="another picture"):
         quantize(image, 6, colour_space="lab", colours=colours, points=other)
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+@pytest.mark.parametrize("k", [2, 7, 20])
+def test_histogram_fit_labels_whole_bins_exactly_as_point_by_point(space, k):
+    # china has 96,615 colours: fits go through the histogram and its bins.
+    points = image_points(count_colours(load_sample("china")), space)
+    assert points.members is not None
+    fit = fit_kmeans(points, k, polish=False)
+    X = points.X.astype(np.float64)
+    squared = ((X[:, None, :] - fit.centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(fit.labels, squared.argmin(axis=1))
+    assert fit.inertia == pytest.approx(float(points.weights @ squared.min(axis=1)), rel=1e-9)
+    unlabelled = fit_kmeans(points, k, polish=False, with_labels=False)
+    assert unlabelled.labels is None
+    np.testing.assert_array_equal(unlabelled.centers, fit.centers)
+    assert unlabelled.inertia == pytest.approx(fit.inertia, rel=1e-12)

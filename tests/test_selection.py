@@ -339,8 +339,11 @@ def test_nearest_centres_are_the_sweep_fits_labels(make_points):
     points = make_points()
     X = points.X.astype(np.float64)
     for k in (2, 5, 9):
-        fit = selection._sweep_fit(points, k, 0)
-        assert np.array_equal(selection._nearest_centre(X, fit.centers), fit.labels)
+        sweep = selection._sweep_fit(points, k, 0)
+        assert sweep.labels is None  # a sweep needs no labels
+        fit = fit_kmeans(points, k, random_state=0, polish=False)
+        np.testing.assert_array_equal(sweep.centers, fit.centers)
+        assert np.array_equal(selection._nearest_centre(X, sweep.centers), fit.labels)
 
 
 def test_silhouette_sweep_refuses_an_elbow_curve_of_other_points():
