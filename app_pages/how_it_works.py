@@ -27,7 +27,7 @@ st.markdown(
     f"with black in one corner and white in the opposite one. This picture has "
     f"{counts.n_colours:,} different colours; similar colours sit close together."
 )
-st.plotly_chart(cache.colour_cube(source, k, space, seed, "original", 5_000, None), key="how_cube")
+st.plotly_chart(cache.pixel_cloud(source, 5_000, seed), key="how_cube")
 
 st.subheader(f"3. k-means finds {k} groups")
 distance = (

@@ -390,6 +390,12 @@ def cluster_sizes(spec: TablePoints, k: int, seed: int) -> pd.DataFrame:
 
 
 @shared("Drawing the colour cube…")
+def pixel_cloud(source: Source, max_points: int, seed: int) -> go.Figure:
+    """A sample of the picture's pixels in the RGB cube, in their own colours."""
+    return figures.pixel_cloud_3d(colours(source), max_points=max_points, random_state=seed)
+
+
+@shared("Drawing the colour cube…")
 def colour_cube(
     source: Source,
     k: int,

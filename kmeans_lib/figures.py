@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from kmeans_lib.clustering import Quantization
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
+from kmeans_lib.pixels import ColourCounts
 from kmeans_lib.selection import (
     ElbowCurve,
     SilhouetteCurve,
@@ -173,6 +174,11 @@ def rgb_scatter_3d(
             hovertemplate="centroid %{text}<extra></extra>",
         )
     )
+    return _rgb_cube(figure)
+
+
+def _rgb_cube(figure: go.Figure) -> go.Figure:
+    """Give a 3D figure the fixed RGB cube (0-255 on R, G and B) as its scene."""
     axis = dict(range=[0, 255], autorange=False)
     figure.update_layout(
         scene=dict(
@@ -184,6 +190,41 @@ def rgb_scatter_3d(
         legend=dict(itemsizing="constant"),
     )
     return figure
+
+
+def pixel_cloud_3d(
+    colours: ColourCounts, *, max_points: int = 5_000, random_state: int = 0
+) -> go.Figure:
+    """Pixels in the RGB cube in their own colours, before any clustering.
+
+    Parameters
+    ----------
+    colours : ColourCounts
+        The picture's distinct colours and their pixel counts.
+    max_points : int, default 5,000
+        Most pixels drawn (1 to 200,000), sampled in proportion to the counts.
+    random_state : int, default 0
+        Seed of the pixel sample.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace of pixels; the title states how many are drawn out of all.
+    """
+    max_points = check_whole_number(max_points, "The number of points", 1, MAX_SCATTER_POINTS)
+    index = sample_points(colours.counts, max_points, random_state=random_state)
+    xyz = colours.colours[index]
+    figure = _figure(_showing(len(index), colours.n_pixels, "pixels"))
+    figure.add_trace(
+        go.Scatter3d(
+            **_xyz(xyz),
+            mode="markers",
+            name="Pixels",
+            marker=dict(size=2, color=_css_colours(xyz)),
+            hovertemplate="R %{x}, G %{y}, B %{z}<extra></extra>",
+        )
+    )
+    return _rgb_cube(figure)
 
 
 def elbow_figure(curve: ElbowCurve, *, metric: str = "inertia") -> go.Figure:

@@ -9,12 +9,14 @@ from kmeans_lib.errors import InputError
 from kmeans_lib.figures import (
     elbow_figure,
     palette_figure,
+    pixel_cloud_3d,
     rgb_scatter_3d,
     silhouette_figure,
     silhouette_knife_figure,
     table_scatter_3d,
 )
 from kmeans_lib.images import Image
+from kmeans_lib.pixels import count_colours
 from kmeans_lib.selection import ElbowCurve, SilhouetteCurve, SilhouetteDetail
 
 BLOCKS = np.array([[200, 30, 30], [30, 160, 40], [40, 50, 210]])
@@ -351,3 +353,15 @@ def test_no_figure_paints_its_own_background(image, quantization, detail, table)
         assert is_transparent(figure.layout.plot_bgcolor)
         # Text colour is left to the theme.
         assert figure.layout.font.color is None
+
+
+def test_pixel_cloud_draws_sampled_pixels_in_their_own_colours_without_centroids(image):
+    colours = count_colours(image)
+    figure = pixel_cloud_3d(colours, max_points=400, random_state=1)
+    (pixels,) = figure.data
+    assert len(pixels.x) == 400
+    assert "Showing 400 of 12,000 pixels" in figure.layout.title.text
+    assert shown_colours(pixels) == css(np.column_stack([pixels.x, pixels.y, pixels.z]))
+    assert tuple(figure.layout.scene.xaxis.range) == (0, 255)
+    again = pixel_cloud_3d(colours, max_points=400, random_state=1).data[0]
+    assert np.array_equal(pixels.x, again.x)
