@@ -447,3 +447,17 @@ def test_fit_at_k1_is_the_mean_and_explains_exactly_nothing():
     curve = elbow_sweep(points, [1, 2])
     assert curve.inertia[0] == fit.inertia
     assert curve.variance_explained[0] == 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cluster_scores_equal_scikit_learns_on_the_pixels_they_stand_for(seed):
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 30, size=(300, 3)) + rng.integers(0, 3, size=(300, 1)) * 80
+    repeats = rng.integers(1, 5, size=300)
+    labels = rng.integers(0, 2 + seed, size=300) * 3  # gaps in the label numbers
+    ch, db = selection._cluster_scores(X, repeats, labels)
+    pixels, pixel_labels = np.repeat(X, repeats, axis=0), np.repeat(labels, repeats)
+    assert ch == pytest.approx(calinski_harabasz_score(pixels, pixel_labels), rel=1e-9)
+    assert db == pytest.approx(davies_bouldin_score(pixels, pixel_labels), rel=1e-9)
