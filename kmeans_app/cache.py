@@ -60,6 +60,9 @@ WORKING_MAX_PIXELS = images.WORKING_MAX_PIXELS
 # 12-megapixel photo in about 2 s, level 6 in over 4 s.
 FILE_SIZE_LEVEL = 1
 MAX_SIZE_JOBS = 8
+# The size is measured a band of rows at a time: the background job then holds
+# a few megabytes besides the picture, not a second full-size copy.
+SIZE_BAND_ROWS = 256
 _SIZE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="original-png-size")
 _size_jobs: dict[str, Future[int]] = {}
 
@@ -92,7 +95,7 @@ def image(source: Source) -> Image:
     else:
         picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
     _size_jobs[source.cache_key] = _SIZE_THREAD.submit(
-        png_size, picture, compress_level=FILE_SIZE_LEVEL
+        png_size, picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS
     )
     while len(_size_jobs) > MAX_SIZE_JOBS:  # pictures whose page never asked for it
         _size_jobs.pop(next(iter(_size_jobs)))
@@ -197,7 +200,7 @@ def original_png_size(source: Source) -> int:
     job = _size_jobs.pop(source.cache_key, None)
     if job is not None:
         return job.result()
-    return png_size(image(source), compress_level=FILE_SIZE_LEVEL)
+    return png_size(image(source), compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
 
 
 def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:

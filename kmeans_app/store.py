@@ -34,9 +34,11 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 # Measured with benchmarks/bench_load.py: three viewers with 12-megapixel photos
-# stay under Community Cloud's ~690 MB with this much held (the server itself
-# takes about 250 MB after imports, and one computation adds up to ~150 MB).
-MAX_BYTES = 250_000_000
+# stay under Community Cloud's ~690 MB with this much held. The server takes
+# about 330 MB with its sessions, and one computation on a 12 MP photo adds up
+# to 150 MB; one 12 MP photo's results take about 150 MB, so with two or more
+# such photos some are computed again when their viewer comes back.
+MAX_BYTES = 150_000_000
 
 P = ParamSpec("P")
 T = TypeVar("T")

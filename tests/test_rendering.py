@@ -376,3 +376,13 @@ def test_streamed_download_is_a_valid_png_with_a_transparent_entry(transparent_c
     shown = np.asarray(im.convert("RGBA"))
     np.testing.assert_array_equal(shown[..., 3] > 0, image.opaque)
     np.testing.assert_array_equal(shown[image.opaque][:, :3], redraw(image, q)[image.opaque])
+
+
+def test_png_size_in_bands_is_close_to_one_file(transparent_case):
+    photo = load_sample("china")
+    whole = png_size(photo, compress_level=1)
+    banded = png_size(photo, compress_level=1, band_rows=64)
+    assert banded == pytest.approx(whole, rel=0.005)
+    image, _ = transparent_case
+    # A tiny picture in 7-row bands loses more to restarting compression, but stays close.
+    assert png_size(image, band_rows=7) == pytest.approx(png_size(image), rel=0.1)
