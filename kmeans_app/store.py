@@ -53,12 +53,13 @@ def heavy_work() -> Iterator[None]:
         yield
 
 
-def nbytes(value: object) -> int:
+def nbytes(value: object, exclude: set[int] | None = None) -> int:
     """Bytes held by ``value``: arrays, bytes, tables and figures, and what holds them.
 
-    Shared parts are counted once; anything else counts its ``sys.getsizeof``.
+    Shared parts are counted once, parts whose ``id`` is in ``exclude`` not at
+    all; anything else counts its ``sys.getsizeof``.
     """
-    seen: set[int] = set()
+    seen: set[int] = set(exclude or ())
 
     def size(item: object) -> int:
         if id(item) in seen:
@@ -96,7 +97,7 @@ class Store:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[object, int, Hashable]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()  # guards the map itself, never held while computing
 
@@ -115,15 +116,26 @@ class Store:
             self._entries.move_to_end(key)
             return True, self._entries[key][0]
 
-    def _insert(self, key: Hashable, value: object) -> None:
-        held = nbytes(value)
+    def _insert(self, key: Hashable, value: object, group: Hashable) -> None:
+        with self._lock:
+            stored = {id(entry[0]) for entry in self._entries.values()}
+        # What other entries hold (a quantization's colour counts) is counted there.
+        held = nbytes(value, exclude=stored)
         with self._lock:
             if key in self._entries:
                 self._bytes -= self._entries.pop(key)[1]
-            self._entries[key] = (value, held)
+            self._entries[key] = (value, held, group)
             self._bytes += held
-            while self._bytes > self.max_bytes and len(self._entries) > 1:
-                self._bytes -= self._entries.popitem(last=False)[1][1]
+            # Other pictures' entries go first: evicting what the page being
+            # drawn has just computed would only make it compute that again.
+            for own_group in (False, True):
+                for old in [
+                    k for k, entry in self._entries.items() if (entry[2] == group) == own_group
+                ]:
+                    if self._bytes <= self.max_bytes:
+                        return
+                    if old != key:
+                        self._bytes -= self._entries.pop(old)[1]
 
     def make_room(self, n_bytes: int) -> None:
         """Drop the least recently used entries until ``n_bytes`` more fit in the budget.
@@ -136,11 +148,13 @@ class Store:
             while self._entries and self._bytes + n_bytes > self.max_bytes:
                 self._bytes -= self._entries.popitem(last=False)[1][1]
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable, compute: Callable[[], T], group: Hashable = None) -> T:
         """The stored result for ``key``, computing and storing it on a miss.
 
         Misses compute one at a time (see :func:`heavy_work`); a session that
         waited for another one computing the same key then finds it stored.
+        ``group`` (a picture or table) is what the entry belongs to: to make
+        room for it, other groups' entries are evicted before its own.
         """
         found, value = self._lookup(key)
         if found:
@@ -150,7 +164,7 @@ class Store:
             if found:
                 return value  # type: ignore[return-value]
             value = compute()
-            self._insert(key, value)
+            self._insert(key, value, group)
             return value
 
 
@@ -182,6 +196,8 @@ def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P,
         @functools.wraps(function)
         def cached(*args: P.args, **kwargs: P.kwargs) -> T:
             key = (name, *map(_key_part, args), *sorted(kwargs.items()))
+            # The picture or table: "sample:china" of "sample:china|rgb".
+            group = str(key[1]).split("|")[0] if args else None
 
             def compute() -> T:
                 # No spinner where no page is drawn: a download's own thread.
@@ -189,7 +205,7 @@ def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P,
                 with st.spinner(spinner) if shown else nullcontext():
                     return function(*args, **kwargs)
 
-            return store().get(key, compute)
+            return store().get(key, compute, group)
 
         return cached
 

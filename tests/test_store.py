@@ -92,3 +92,22 @@ def test_a_computation_that_fails_stores_nothing():
         with pytest.raises(ValueError):
             store.get("x", broken)
     assert len(store) == 0 and store.bytes_held == 0
+
+
+def test_other_pictures_entries_are_evicted_before_the_ones_of_the_picture_being_drawn():
+    store = Store(max_bytes=10 * MB)
+    store.get(("image", "a"), lambda: block(3), group="a")
+    store.get(("image", "b"), lambda: block(3), group="b")
+    store.get(("colours", "a"), lambda: block(3), group="a")
+    store.get(("labels", "a"), lambda: block(3), group="a")  # 12 MB: b's entry goes first
+    assert set(store._entries) == {("image", "a"), ("colours", "a"), ("labels", "a")}
+    store.get(("more", "a"), lambda: block(3), group="a")  # only a's own are left: its oldest
+    assert set(store._entries) == {("colours", "a"), ("labels", "a"), ("more", "a")}
+
+
+def test_parts_stored_as_entries_of_their_own_are_not_counted_twice():
+    store = Store(max_bytes=100 * MB)
+    colours = block(4)
+    store.get("colours", lambda: colours)
+    store.get("quantization", lambda: (colours, block(2)))
+    assert store.bytes_held == 6 * MB
