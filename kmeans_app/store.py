@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import sys
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import ParamSpec, TypeVar
@@ -32,6 +32,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from kmeans_app.memory import trim
 
 # Measured with benchmarks/bench_load.py: three viewers with 12-megapixel photos
 # stay under Community Cloud's ~690 MB with this much held. The server takes
@@ -43,7 +45,47 @@ MAX_BYTES = 150_000_000
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_COMPUTE_LOCK = threading.RLock()
+
+class FairLock:
+    """A re-entrant lock handed to waiting threads in the order they asked for it.
+
+    Python's RLock is not fair: a session drawing a page computes one result
+    after another, and releasing and taking the lock again between two of them
+    let it keep the lock while other viewers waited (a minute and a half for
+    two uploads while a third viewer walked through every page). Here a thread
+    that asks again queues behind those already waiting.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._queue: deque[int] = deque()
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._condition:
+            if self._owner == me:
+                self._depth += 1
+                return
+            self._queue.append(me)
+            while self._owner is not None or self._queue[0] != me:
+                self._condition.wait()
+            self._queue.popleft()
+            self._owner, self._depth = me, 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._condition:
+            if self._depth == 1:
+                # Still held: the next computation starts from a trimmed heap.
+                trim()
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._condition.notify_all()
+
+
+_COMPUTE_LOCK = FairLock()
 
 
 @contextmanager

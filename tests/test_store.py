@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kmeans_app.store import Store, nbytes
+from kmeans_app.store import FairLock, Store, nbytes
 from kmeans_lib import load_sample, quantize
 
 MB = 1_000_000
@@ -111,3 +111,32 @@ def test_parts_stored_as_entries_of_their_own_are_not_counted_twice():
     store.get("colours", lambda: colours)
     store.get("quantization", lambda: (colours, block(2)))
     assert store.bytes_held == 6 * MB
+
+
+def test_the_computation_lock_goes_to_waiting_threads_in_turn():
+    lock = FairLock()
+    order = []
+    started = threading.Event()
+
+    def greedy() -> None:
+        for _ in range(3):
+            with lock:
+                with lock:  # re-entrant
+                    order.append("greedy")
+                    started.set()
+                    time.sleep(0.05)
+
+    def waiting(name: str) -> None:
+        started.wait()
+        with lock:
+            order.append(name)
+
+    threads = [threading.Thread(target=greedy)] + [
+        threading.Thread(target=waiting, args=(name,)) for name in ("a", "b")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # The greedy thread asks again right after releasing, but the others were waiting.
+    assert order.index("a") < 3 and order.index("b") < 4 and len(order) == 5
