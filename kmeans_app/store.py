@@ -35,12 +35,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kmeans_app.memory import trim
 
-# Measured with benchmarks/bench_load.py: three viewers with 12-megapixel photos
-# stay under Community Cloud's ~690 MB with this much held. The server takes
-# about 330 MB with its sessions, and one computation on a 12 MP photo adds up
-# to 150 MB; one 12 MP photo's results take about 150 MB, so with two or more
-# such photos some are computed again when their viewer comes back.
-MAX_BYTES = 150_000_000
+# One 12.5-megapixel picture's results with a few k (image, colour counts,
+# points, quantizations, previews, pixel table) take about 200 MB: below that,
+# a single viewer's own results evicted each other (a change of k on the 12 MP
+# photo took 3.3 s at 150 MB, 1.3 s at 250 MB). The server itself takes about
+# 330 MB with its sessions, and one computation adds up to 150 MB.
+MAX_BYTES = 220_000_000
 
 P = ParamSpec("P")
 T = TypeVar("T")
