@@ -8,6 +8,7 @@ charts drawn from a finished sweep use ``st.cache_data``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -176,9 +177,13 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
                 except InputError:  # 256 colours plus transparency: no palette PNG
                     return redraw_png(picture, result)
             width, height = picture.original_size
-            del picture  # freed with the store's copy, which make_room drops
+            # Painting needs the palette and each colour's label, not the working
+            # copy's label map (24 MB at 12 MP): this copy lets it go with the
+            # picture and the store's entries, which make_room drops.
+            palette_only = dataclasses.replace(result, labels=np.empty((0, 0), np.int16))
+            del picture, result
             store().make_room(5 * width * height + DOWNLOAD_TABLE_BYTES)
-            return full_size_png(source.data, result)
+            return full_size_png(source.data, palette_only)
 
     return build
 

@@ -93,4 +93,6 @@ def test_every_page_renders_without_error(
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
     expect(page.get_by_role("dialog")).to_have_count(0)  # such as "Page not found"
     expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    # Widgets whose code the browser is still loading show as grey skeletons.
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     page.screenshot(path=screenshot_dir / f"{app_page.slug}.png")
