@@ -38,8 +38,8 @@ from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.rendering import (
-    DOWNLOAD_TABLE_BYTES,
     FileSizes,
+    full_size_memory,
     full_size_png,
     indexed_png,
     paint,
@@ -165,7 +165,7 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
     full-size PNG is not worth keeping in memory after it was sent. It holds
     only the keys, so a page left open pins no picture. A picture explored at a
     working size is decoded again at full size and painted with the palette;
-    the store first makes room for that (five bytes a pixel).
+    the store first makes room for that (:func:`~kmeans_lib.rendering.full_size_memory`).
     """
 
     def build() -> bytes:
@@ -176,13 +176,13 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
                     return indexed_png(picture, result)
                 except InputError:  # 256 colours plus transparency: no palette PNG
                     return redraw_png(picture, result)
-            width, height = picture.original_size
+            size = picture.original_size
             # Painting needs the palette and each colour's label, not the working
             # copy's label map (24 MB at 12 MP): this copy lets it go with the
             # picture and the store's entries, which make_room drops.
             palette_only = dataclasses.replace(result, labels=np.empty((0, 0), np.int16))
             del picture, result
-            store().make_room(5 * width * height + DOWNLOAD_TABLE_BYTES)
+            store().make_room(full_size_memory(size))
             return full_size_png(source.data, palette_only)
 
     return build

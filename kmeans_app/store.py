@@ -7,7 +7,8 @@ quantizations, so a few uploads could push the server past Community Cloud's
 ~690 MB. This store keeps the heavy results of every picture and table keyed by
 content, shares them between sessions (a picture several viewers open is
 computed once) and, past :data:`MAX_BYTES`, evicts the least recently used
-entries. An evicted entry is simply computed again for whoever still needs it.
+entries, other pictures' before those of the picture being drawn. An evicted
+entry is simply computed again for whoever still needs it.
 
 Computations run one at a time, under one lock, so that several viewers' work on
 large pictures never holds its temporaries at the same time (two cores gain
@@ -50,10 +51,9 @@ class FairLock:
     """A re-entrant lock handed to waiting threads in the order they asked for it.
 
     Python's RLock is not fair: a session drawing a page computes one result
-    after another, and releasing and taking the lock again between two of them
-    let it keep the lock while other viewers waited (a minute and a half for
-    two uploads while a third viewer walked through every page). Here a thread
-    that asks again queues behind those already waiting.
+    after another, and between two of them it can take the lock again ahead of
+    other viewers already waiting. Here a thread that asks again queues behind
+    them.
     """
 
     def __init__(self) -> None:
@@ -75,10 +75,12 @@ class FairLock:
             self._owner, self._depth = me, 1
 
     def __exit__(self, *exc_info: object) -> None:
+        # Only the owner changes the depth. Trimmed while still held, so the next
+        # computation starts from a trimmed heap; outside the internal lock, so
+        # threads asking for the lock meanwhile are not held up.
+        if self._depth == 1:
+            trim()
         with self._condition:
-            if self._depth == 1:
-                # Still held: the next computation starts from a trimmed heap.
-                trim()
             self._depth -= 1
             if self._depth == 0:
                 self._owner = None

@@ -386,3 +386,11 @@ def test_png_size_in_bands_is_close_to_one_file(transparent_case):
     image, _ = transparent_case
     # A tiny picture in 7-row bands loses more to restarting compression, but stays close.
     assert png_size(image, band_rows=7) == pytest.approx(png_size(image), rel=0.1)
+
+
+def test_full_size_memory_covers_pillows_decode_and_the_turned_index():
+    from kmeans_lib.rendering import full_size_memory
+
+    # Pillow holds RGB at 4 bytes a pixel; a turned picture's index adds 1.
+    assert full_size_memory((7000, 7000)) >= 5 * 49_000_000
+    assert full_size_memory((70, 70)) < full_size_memory((7000, 7000))
