@@ -9,7 +9,12 @@ from kmeans_lib.figures import COLOUR_BY
 COLOUR_BY_LABELS = {"centroid": "Its group's palette colour", "original": "Its own colour"}
 
 settings = state.current()
-fit = cache.quantization(settings.picture, settings.k, settings.space, settings.seed)
+# Only the hex codes are kept: this page's functions (the fragment, the download)
+# live on in the session between runs and with them every name defined here,
+# which must not hold on to a picture's quantization.
+hex_codes = cache.quantization(
+    settings.picture, settings.k, settings.space, settings.seed
+).hex_codes()
 
 st.header("Explore the colours in 3D")
 st.markdown(
@@ -56,7 +61,7 @@ def colour_cube(settings: Settings, hex_codes: list[str]) -> None:
     st.plotly_chart(figure, key="cube_chart", height=640)
 
 
-colour_cube(settings, fit.hex_codes())
+colour_cube(settings, hex_codes)
 
 st.subheader("The pixels as a table")
 table, n_pixels = cache.pixel_table(settings.picture, settings.k, settings.space, settings.seed)

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,9 +65,12 @@ CHARTS = {"Choose k": ("elbow_chart", "silhouette_chart"), "Explore in 3D": ("cu
 
 
 class Upload(NamedTuple):
+    """A picture written to a file: Playwright hands a local browser the path, while a
+    ``buffer`` payload crosses the DevTools connection base64-encoded, which took 45 s
+    for three 20 MB PNGs at once (with the server idle) and looked like a slow app."""
+
     name: str
-    mime: str
-    data: bytes
+    path: Path
 
 
 class Case(NamedTuple):
@@ -84,17 +88,19 @@ CASES = {
 }
 
 
-def make_upload(kind: str | None, seed: int) -> Upload | None:
-    """Session ``seed``'s picture: its own noise, so no two sessions share a cache key."""
+def make_upload(kind: str | None, seed: int, folder: Path) -> Upload | None:
+    """Session ``seed``'s picture in ``folder``: its own noise, so no two sessions share
+    a cache key."""
     if kind is None:
         return None
     if kind == "12mp":
-        upload = Upload(f"photo-12mp-{seed}.png", "image/png", encode(photo_12mp(seed), "PNG"))
+        name, data = f"photo-12mp-{seed}.png", encode(photo_12mp(seed), "PNG")
     else:
-        upload = Upload(f"photo-49mp-{seed}.jpg", "image/jpeg", encode(photo_49mp(seed), "JPEG"))
-    if len(upload.data) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"{upload.name} is {len(upload.data) / MB:.1f} MB: over the upload limit")
-    return upload
+        name, data = f"photo-49mp-{seed}.jpg", encode(photo_49mp(seed), "JPEG")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"{name} is {len(data) / MB:.1f} MB: over the upload limit")
+    (folder / name).write_bytes(data)
+    return Upload(name, folder / name)
 
 
 @dataclass
@@ -173,8 +179,7 @@ async def walk(session: Session, browser: Browser, url: str) -> None:
             async def upload_picture() -> None:
                 await rerun(page, lambda: sidebar.get_by_text("Upload my own").click())
                 files = sidebar.get_by_test_id("stFileUploader").locator("input[type=file]")
-                payload = {"name": upload.name, "mimeType": upload.mime, "buffer": upload.data}
-                await rerun(page, lambda: files.set_input_files(files=[payload]))
+                await rerun(page, lambda: files.set_input_files(files=[upload.path]))
 
             await step(session, page, "upload", "Redraw", upload_picture)
         preset = sidebar.locator(".st-key-preset_16").get_by_role("button")
@@ -210,13 +215,21 @@ async def run_sessions(sessions: list[Session], url: str, timeout: float) -> Non
 def run_case(name: str, timeout: float) -> list[Check]:
     case = CASES[name]
     print(f"\n== {name}: {case.description}", flush=True)
-    sessions = [
-        Session(number, make_upload(kind, seed=number))
-        for number, kind in enumerate(case.uploads, start=1)
-    ]
-    for session in sessions:
-        if session.upload is not None:
-            print(f"  {session.label}: {len(session.upload.data) / MB:.1f} MB", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        sessions = [
+            Session(number, make_upload(kind, seed=number, folder=Path(folder)))
+            for number, kind in enumerate(case.uploads, start=1)
+        ]
+        for session in sessions:
+            if session.upload is not None:
+                size = session.upload.path.stat().st_size
+                print(f"  {session.label}: {size / MB:.1f} MB", flush=True)
+        wall, peak = _walk_all(name, sessions, timeout)
+    return _report(name, case, sessions, wall, peak)
+
+
+def _walk_all(name: str, sessions: list[Session], timeout: float) -> tuple[float, float]:
+    """Run every session against a fresh server: wall-clock seconds and peak RSS (MB)."""
     with run_streamlit() as server:
         sampler = RssSampler(server.process.pid)
         sampler.start()
@@ -226,8 +239,12 @@ def run_case(name: str, timeout: float) -> list[Check]:
             asyncio.run(run_sessions(sessions, server.url, timeout))
         finally:
             sampler.stop()
-        wall = time.perf_counter() - start
+        return time.perf_counter() - start, sampler.peak_mb
 
+
+def _report(
+    name: str, case: Case, sessions: list[Session], wall: float, peak: float
+) -> list[Check]:
     names = ["open", "upload", "16 colours", "Choose k", "Explore in 3D"]
     names = [step for step in names if any(step in session.steps for session in sessions)]
     width = max(len(session.label) for session in sessions)
@@ -242,7 +259,6 @@ def run_case(name: str, timeout: float) -> list[Check]:
     problems = [f"{s.label}: {problem}" for s in sessions for problem in s.problems]
     for problem in problems:
         print(f"  PROBLEM {problem}")
-    peak = sampler.peak_mb
     print(f"server peak RSS: {peak:.0f} MB")
     checks = [
         Check(f"{name}: problems (errors, exceptions, hangs)", len(problems), 1, ""),

@@ -23,9 +23,10 @@ import dataclasses
 import functools
 import sys
 import threading
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -34,7 +35,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from kmeans_app.memory import trim
+from kmeans_app.memory import resident_bytes, trim
 
 # One 12.5-megapixel picture's results with a few k (image, colour counts,
 # points, quantizations, previews, pixel table) take about 200 MB: below that,
@@ -42,6 +43,13 @@ from kmeans_app.memory import trim
 # photo took 3.3 s at 150 MB, 1.3 s at 250 MB). The server itself takes about
 # 330 MB with its sessions, and one computation adds up to 150 MB.
 MAX_BYTES = 220_000_000
+# What the store holds is not all the server holds: sessions keep their uploads,
+# Streamlit its messages, and a computation its temporaries (up to 150 MB on a
+# 12 MP photo). Before a computation starts on a server already this large,
+# other pictures' entries make way: with three 12 MP viewers the byte budget
+# alone let the process reach 990 MB. A viewer whose picture was evicted waits
+# for it to be computed again, which is better than a restart for everyone.
+RESIDENT_SOFT_LIMIT = 450_000_000
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -137,12 +145,30 @@ class Store:
     max_bytes : int
         Past this many bytes, the least recently used entries are dropped; the
         newest entry is always kept, however large.
+    resident_limit : int, optional
+        When the process's resident memory is above this before a computation,
+        other groups' least recently used entries are dropped first, until
+        enough bytes are freed to come back under it (see :meth:`relieve`).
+    resident : callable, default :func:`~kmeans_app.memory.resident_bytes`
+        Measures the process's resident memory (None where it cannot).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        resident_limit: int | None = None,
+        resident: Callable[[], int | None] = resident_bytes,
+    ) -> None:
         self.max_bytes = max_bytes
+        self.resident_limit = resident_limit
+        self._resident = resident
         self._entries: OrderedDict[Hashable, tuple[object, int, Hashable]] = OrderedDict()
         self._bytes = 0
+        # Evicted results that some session still holds (a page mid-run): found
+        # here, they are stored again instead of computed a second time beside
+        # the live copy. Only objects that take weak references (arrays,
+        # dataclasses, figures, tables) can be found; the rest are small.
+        self._evicted: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._lock = threading.Lock()  # guards the map itself, never held while computing
 
     @property
@@ -159,6 +185,14 @@ class Store:
                 return False, None
             self._entries.move_to_end(key)
             return True, self._entries[key][0]
+
+    def _evict(self, key: Hashable) -> int:
+        """Drop ``key`` (the caller holds ``self._lock``) and return its bytes."""
+        value, held, _ = self._entries.pop(key)
+        self._bytes -= held
+        with suppress(TypeError):  # bytes, tuples and numbers take no weak reference
+            self._evicted[key] = value
+        return held
 
     def _insert(self, key: Hashable, value: object, group: Hashable) -> None:
         with self._lock:
@@ -179,7 +213,7 @@ class Store:
                     if self._bytes <= self.max_bytes:
                         return
                     if old != key:
-                        self._bytes -= self._entries.pop(old)[1]
+                        self._evict(old)
 
     def make_room(self, n_bytes: int) -> None:
         """Drop the least recently used entries until ``n_bytes`` more fit in the budget.
@@ -190,7 +224,27 @@ class Store:
         """
         with self._lock:
             while self._entries and self._bytes + n_bytes > self.max_bytes:
-                self._bytes -= self._entries.popitem(last=False)[1][1]
+                self._evict(next(iter(self._entries)))
+
+    def relieve(self, group: Hashable) -> int:
+        """Drop other groups' entries, oldest first, while the process is over its limit.
+
+        Returns the bytes dropped. Entries of ``group`` stay: the page being drawn
+        needs them. Dropped arrays go back to the operating system at once
+        (they are above the mmap threshold) or at the trim after the computation.
+        """
+        resident = self._resident() if self.resident_limit is not None else None
+        if resident is None or resident <= self.resident_limit:
+            return 0
+        excess, dropped = resident - self.resident_limit, 0
+        with self._lock:
+            for old in [k for k, entry in self._entries.items() if entry[2] != group]:
+                if dropped >= excess:
+                    break
+                dropped += self._evict(old)
+        if dropped:
+            trim()
+        return dropped
 
     def get(self, key: Hashable, compute: Callable[[], T], group: Hashable = None) -> T:
         """The stored result for ``key``, computing and storing it on a miss.
@@ -198,7 +252,8 @@ class Store:
         Misses compute one at a time (see :func:`heavy_work`); a session that
         waited for another one computing the same key then finds it stored.
         ``group`` (a picture or table) is what the entry belongs to: to make
-        room for it, other groups' entries are evicted before its own.
+        room for it, other groups' entries are evicted before its own, and
+        before it is computed when the process is over its resident limit.
         """
         found, value = self._lookup(key)
         if found:
@@ -207,6 +262,12 @@ class Store:
             found, value = self._lookup(key)
             if found:
                 return value  # type: ignore[return-value]
+            with self._lock:
+                alive = self._evicted.pop(key, None)
+            if alive is not None:
+                self._insert(key, alive, group)
+                return alive  # type: ignore[return-value]
+            self.relieve(group)
             value = compute()
             self._insert(key, value, group)
             return value
@@ -215,7 +276,7 @@ class Store:
 @st.cache_resource
 def store() -> Store:
     """The server's one store (``st.cache_resource.clear()`` starts an empty one)."""
-    return Store(MAX_BYTES)
+    return Store(MAX_BYTES, resident_limit=RESIDENT_SOFT_LIMIT)
 
 
 def _key_part(argument: object) -> Hashable:

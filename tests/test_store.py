@@ -140,3 +140,47 @@ def test_the_computation_lock_goes_to_waiting_threads_in_turn():
         thread.join()
     # The greedy thread asks again right after releasing, but the others were waiting.
     assert order.index("a") < 3 and order.index("b") < 4 and len(order) == 5
+
+
+def test_over_the_resident_limit_other_pictures_make_way_before_a_computation():
+    resident = [0]  # what the process measures: set by the test
+    store = Store(max_bytes=100 * MB, resident_limit=50 * MB, resident=lambda: resident[0])
+    for key in ("a1", "a2", "a3"):
+        store.get(key, lambda: block(10), group="a")
+    store.get("b1", lambda: block(10), group="b")
+    resident[0] = 65 * MB  # 15 MB over: the two oldest of picture a (20 MB) go
+    store.get("b2", lambda: block(10), group="b")
+    resident[0] = 0
+    computed = []
+    for key, group in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")):
+        store.get(key, lambda key=key: computed.append(key) or block(1), group=group)
+    assert computed == ["a1", "a2"]
+
+
+def test_the_resident_limit_never_drops_the_picture_being_drawn():
+    store = Store(max_bytes=100 * MB, resident_limit=1, resident=lambda: 10**12)
+    store.get("a1", lambda: block(5), group="a")
+    store.get("a2", lambda: block(5), group="a")
+    assert len(store) == 2 and store.bytes_held == 10 * MB
+
+
+def test_under_the_resident_limit_or_without_a_measure_nothing_is_dropped():
+    for resident in (lambda: 10 * MB, lambda: None):
+        store = Store(max_bytes=100 * MB, resident_limit=50 * MB, resident=resident)
+        store.get("a", lambda: block(10), group="a")
+        store.get("b", lambda: block(10), group="b")
+        assert len(store) == 2
+
+
+def test_an_evicted_result_a_session_still_holds_is_stored_again_not_computed_twice():
+    store = Store(max_bytes=10 * MB)
+    held = store.get("a", lambda: block(6))  # a page mid-run still holds it
+    store.get("b", lambda: block(6))  # over the budget: a is evicted
+    assert len(store) == 1
+    computed = []
+    again = store.get("a", lambda: computed.append("a") or block(6))
+    assert again is held and computed == []
+    del held, again
+    store.get("c", lambda: block(6))  # a is evicted again, and nobody holds it now
+    store.get("a", lambda: computed.append("a") or block(6))
+    assert computed == ["a"]
