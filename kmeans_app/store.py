@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
@@ -46,10 +47,14 @@ MAX_BYTES = 220_000_000
 # What the store holds is not all the server holds: sessions keep their uploads,
 # Streamlit its messages, and a computation its temporaries (up to 150 MB on a
 # 12 MP photo). Before a computation starts on a server already this large,
-# other pictures' entries make way: with three 12 MP viewers the byte budget
-# alone let the process reach 990 MB. A viewer whose picture was evicted waits
-# for it to be computed again, which is better than a restart for everyone.
+# pictures nobody is drawing make way, even under the byte budget. A viewer who
+# comes back to an evicted picture waits for it to be computed again, which is
+# better than a restart for everyone.
 RESIDENT_SOFT_LIMIT = 450_000_000
+# Only pictures nobody has drawn for this long make way: evicting a picture a
+# viewer is drawing right now only makes it compute again, and with three
+# viewers drawing at once that thrashed (Choose k took 200 s instead of 30 s).
+IDLE_SECONDS = 20.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -151,6 +156,11 @@ class Store:
         enough bytes are freed to come back under it (see :meth:`relieve`).
     resident : callable, default :func:`~kmeans_app.memory.resident_bytes`
         Measures the process's resident memory (None where it cannot).
+    idle_seconds : float, default :data:`IDLE_SECONDS`
+        Only groups none of whose entries was asked for this long are dropped
+        for the resident limit.
+    clock : callable, default :func:`time.monotonic`
+        Seconds, for the idle time.
     """
 
     def __init__(
@@ -158,10 +168,15 @@ class Store:
         max_bytes: int,
         resident_limit: int | None = None,
         resident: Callable[[], int | None] = resident_bytes,
+        idle_seconds: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_bytes = max_bytes
         self.resident_limit = resident_limit
         self._resident = resident
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._last_used: dict[Hashable, float] = {}  # group: when an entry was last asked for
         self._entries: OrderedDict[Hashable, tuple[object, int, Hashable]] = OrderedDict()
         self._bytes = 0
         # Evicted results that some session still holds (a page mid-run): found
@@ -179,8 +194,9 @@ class Store:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _lookup(self, key: Hashable) -> tuple[bool, object]:
+    def _lookup(self, key: Hashable, group: Hashable = None) -> tuple[bool, object]:
         with self._lock:
+            self._last_used[group] = self._clock()
             if key not in self._entries:
                 return False, None
             self._entries.move_to_end(key)
@@ -227,18 +243,24 @@ class Store:
                 self._evict(next(iter(self._entries)))
 
     def relieve(self, group: Hashable) -> int:
-        """Drop other groups' entries, oldest first, while the process is over its limit.
+        """Drop idle groups' entries, oldest first, while the process is over its limit.
 
         Returns the bytes dropped. Entries of ``group`` stay: the page being drawn
-        needs them. Dropped arrays go back to the operating system at once
-        (they are above the mmap threshold) or at the trim after the computation.
+        needs them, and so do those of groups asked for in the last
+        ``idle_seconds`` (other viewers drawing now). Dropped arrays go back to
+        the operating system at once (they are above the mmap threshold) or at
+        the trim after the computation.
         """
+        with self._lock:
+            recent = self._clock() - self.idle_seconds
+            self._last_used = {g: used for g, used in self._last_used.items() if used > recent}
+            busy = set(self._last_used) | {group}
         resident = self._resident() if self.resident_limit is not None else None
         if resident is None or resident <= self.resident_limit:
             return 0
         excess, dropped = resident - self.resident_limit, 0
         with self._lock:
-            for old in [k for k, entry in self._entries.items() if entry[2] != group]:
+            for old in [k for k, entry in self._entries.items() if entry[2] not in busy]:
                 if dropped >= excess:
                     break
                 dropped += self._evict(old)
@@ -255,11 +277,11 @@ class Store:
         room for it, other groups' entries are evicted before its own, and
         before it is computed when the process is over its resident limit.
         """
-        found, value = self._lookup(key)
+        found, value = self._lookup(key, group)
         if found:
             return value  # type: ignore[return-value]
         with heavy_work():
-            found, value = self._lookup(key)
+            found, value = self._lookup(key, group)
             if found:
                 return value  # type: ignore[return-value]
             with self._lock:

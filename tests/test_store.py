@@ -143,11 +143,18 @@ def test_the_computation_lock_goes_to_waiting_threads_in_turn():
 
 
 def test_over_the_resident_limit_other_pictures_make_way_before_a_computation():
-    resident = [0]  # what the process measures: set by the test
-    store = Store(max_bytes=100 * MB, resident_limit=50 * MB, resident=lambda: resident[0])
+    resident, now = [0], [0.0]  # what the process measures and the clock: set by the test
+    store = Store(
+        max_bytes=100 * MB,
+        resident_limit=50 * MB,
+        resident=lambda: resident[0],
+        idle_seconds=20,
+        clock=lambda: now[0],
+    )
     for key in ("a1", "a2", "a3"):
         store.get(key, lambda: block(10), group="a")
     store.get("b1", lambda: block(10), group="b")
+    now[0] = 30.0  # nobody asked for picture a for 30 s
     resident[0] = 65 * MB  # 15 MB over: the two oldest of picture a (20 MB) go
     store.get("b2", lambda: block(10), group="b")
     resident[0] = 0
@@ -155,6 +162,13 @@ def test_over_the_resident_limit_other_pictures_make_way_before_a_computation():
     for key, group in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")):
         store.get(key, lambda key=key: computed.append(key) or block(1), group=group)
     assert computed == ["a1", "a2"]
+
+
+def test_the_resident_limit_spares_pictures_other_viewers_are_drawing():
+    store = Store(max_bytes=100 * MB, resident_limit=1, resident=lambda: 10**12, clock=lambda: 0.0)
+    store.get("a1", lambda: block(5), group="a")
+    store.get("b1", lambda: block(5), group="b")  # a was asked for just now: it stays
+    assert len(store) == 2
 
 
 def test_the_resident_limit_never_drops_the_picture_being_drawn():
