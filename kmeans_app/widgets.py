@@ -85,10 +85,15 @@ def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
 
 
 def choose_k_panel(
-    spec: PicturePoints | TablePoints, seed: int, k: int, use_k: Callable[[int], None]
+    spec: PicturePoints | TablePoints,
+    seed: int,
+    k: int,
+    use_k: Callable[[int], None],
+    note: str | None = None,
 ) -> None:
     """Elbow (with its knee and a button to use it), silhouette by k, the per-k table
-    and the per-cluster silhouette at the current ``k``."""
+    and the per-cluster silhouette at the current ``k``; ``note`` (say, that the sweeps
+    fit on a sample) is shown below the elbow chart."""
     curve = cache.elbow(spec, seed)
     st.subheader("The elbow method")
     explained = st.toggle("Show % of variation explained instead of inertia", key="elbow_variance")
@@ -97,6 +102,8 @@ def choose_k_panel(
         key="elbow_chart",
     )
     st.caption(INERTIA_SENTENCE)
+    if note:
+        st.caption(note)
     if curve.knee is None:
         st.info("This curve has no clear elbow: no single k stands out, so pick by eye.")
     else:

@@ -224,7 +224,7 @@ def test_unknown_sample_table_is_refused():
 def test_iris_clusters_follow_the_species_after_scaling():
     frame = load_table_sample("iris")
     prepared = table_points(frame, numeric_columns(frame), "standard")
-    labels = fit_kmeans(prepared.points, 3).labels
+    labels = prepared.row_labels(fit_kmeans(prepared.points, 3).labels)
     crosstab = pd.crosstab(labels, frame.loc[prepared.index, "species"])
     # setosa is separated perfectly; k-means mixes versicolor and virginica a little.
     assert (crosstab["setosa"] > 0).sum() == 1
