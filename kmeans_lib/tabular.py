@@ -397,7 +397,7 @@ def _read_workbook(data: bytes, sheet: str | None, max_rows: int) -> TableFile:
                 f"The workbook has no sheet named {sheet!r}. Choose one of: {', '.join(sheets)}."
             )
         try:
-            frame = book.parse(sheet, nrows=max_rows + 1)
+            frame = pd.read_excel(book, sheet_name=sheet, nrows=max_rows + 1)
         except Exception as error:  # as in _open_workbook
             raise InputError(
                 f"The sheet {sheet!r} could not be read (the workbook may be damaged). "
