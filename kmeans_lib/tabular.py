@@ -196,7 +196,9 @@ def _utf16_without_bom(data: bytes) -> str | None:
     """The codec of UTF-16 text without a byte order mark, judged by where its NULs are.
 
     Text in Latin letters and digits has a NUL as every other byte: the odd
-    ones in little-endian UTF-16, the even ones in big-endian.
+    ones in little-endian UTF-16, the even ones in big-endian. (Spreadsheets
+    write a byte order mark; without one, text mostly in other scripts is
+    not recognised.)
     """
     head = data[:4096]
     half = len(head) // 2
@@ -208,8 +210,8 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _encoding(data: bytes) -> tuple[str, str]:
-    """The codec of the text (for Python and pandas) and its name for people.
+def _decode(data: bytes) -> tuple[str, str, str]:
+    """The text, its codec (for Python and pandas) and the codec's name for people.
 
     Raises InputError when the bytes are not text in a supported encoding.
     """
@@ -218,24 +220,22 @@ def _encoding(data: bytes) -> tuple[str, str]:
             candidates = [(codec, label)]
             break
     else:
-        utf16 = _utf16_without_bom(data) if b"\x00" in data else None
-        if utf16 is not None:
+        if b"\x00" not in data:
+            candidates = list(_ENCODINGS)
+        elif utf16 := _utf16_without_bom(data):
             candidates = [(utf16, "UTF-16")]
-        elif b"\x00" in data:
+        else:
             # A NUL byte never occurs in 8-bit text but does in images and archives.
             raise InputError(
                 "This file is not a CSV text file (it looks like a binary file such as "
                 "an image or a program). Save the table as CSV or as an Excel workbook "
                 "(.xlsx) and upload that."
             )
-        else:
-            candidates = list(_ENCODINGS)
     for codec, label in candidates:
         try:
-            data.decode(codec)
+            return data.decode(codec), codec, label
         except UnicodeDecodeError:
             continue
-        return codec, label
     raise InputError(
         "The file's text could not be read. "
         "Save the table as CSV with UTF-8 encoding and try again."
@@ -251,7 +251,7 @@ def _delimiter(text: str) -> str:
 
 
 def _readings(text: str) -> list[tuple[str, str]]:
-    """The (separator, decimal mark) pairs worth trying, the likeliest first.
+    """The two (separator, decimal mark) pairs worth trying, the likeliest first.
 
     A decimal comma is possible whenever commas do not separate the columns;
     and where the sniffer settled on commas, semicolons with decimal commas
@@ -278,28 +278,24 @@ def _parse(data: bytes, codec: str, separator: str, decimal: str, nrows: int) ->
 
 def _read_text(data: bytes, max_rows: int) -> TableFile:
     """Read CSV or tab-separated text, choosing the separator and the decimal mark."""
-    codec, label = _encoding(data)
-    text = data.decode(codec)
+    text, codec, label = _decode(data)
     if not text.strip():
         raise InputError(
             "The file is empty. Upload a CSV file with a header row and rows of numbers."
         )
     readings = _readings(text)
     del text
-    if len(readings) > 1:
-        # Keep the reading that finds the most numeric columns in the first rows
-        # (the likeliest on a tie); when none finds any, the likeliest reading
-        # says what is wrong.
-        scores = []
-        for separator, decimal in readings:
-            try:
-                trial = _parse(data, codec, separator, decimal, _TRIAL_ROWS)
-            except InputError:
-                scores.append(-1)
-            else:
-                scores.append(len(numeric_columns(trial)))
-        readings = [readings[int(np.argmax(scores)) if max(scores) > 0 else 0]]
-    separator, decimal = readings[0]
+    # Keep the reading that finds the most numeric columns in the first rows (the
+    # likeliest on a tie); when none finds any, the likeliest says what is wrong.
+    scores = []
+    for separator, decimal in readings:
+        try:
+            trial = _parse(data, codec, separator, decimal, _TRIAL_ROWS)
+        except InputError:
+            scores.append(-1)
+        else:
+            scores.append(len(numeric_columns(trial)))
+    separator, decimal = readings[int(np.argmax(scores)) if max(scores) > 0 else 0]
     # One row beyond the limit is enough to know the table is too long.
     frame = _checked(_parse(data, codec, separator, decimal, max_rows + 1), max_rows)
     marks = " and decimal commas" if decimal == "," else ""
