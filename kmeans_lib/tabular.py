@@ -43,11 +43,11 @@ MAX_UNSCALED = 1e150
 # Tables with more distinct rows than this are summarised by a random sample of this
 # many rows for k-means's starts and the sweeps' fits (see table_points).
 SUMMARY_ROWS = 5_000
-# k-means++ starts of each sweep fit on a table's row sample. On 120,000 x 10 uniform random numbers
-# (no groups: the slowest case) one start on the 5,000-row sample gave inertias within
-# 0.1% of three starts' at k = 3, 6, 10 and 20, at a third of the time (a k = 1 to 20
-# sweep in under a second instead of about 2.5 s), and within 0.6% of three starts on a
-# 3,000-row sample.
+# k-means++ starts of each sweep fit on a table's row sample. On 120,000 x 10 uniform
+# random numbers (no groups: the slowest case to converge) one start on the 5,000-row
+# sample gave inertias within 0.1% of three starts' at k = 3, 6, 10 and 20, in a third
+# of the time (the k = 1 to 20 sweep took 0.8 s of CPU), and lower than three starts on
+# a 3,000-row sample.
 SWEEP_N_INIT = 1
 
 # Every scaling first divides each column by its largest absolute value (exact
