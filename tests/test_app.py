@@ -218,6 +218,9 @@ def test_your_data_reads_decimal_commas_and_says_so() -> None:
     assert "semicolons and decimal commas" in captions(at)
     assert at.multiselect(key="table_columns").value == ["température", "pluie"]
     assert "Clustering 3 rows on 2 columns." in captions(at)
+    # The page speaks of rows, not of the pixels of a picture.
+    assert "over every row, the squared distance from the row" in captions(at)
+    assert "pixel" not in captions(at)
 
 
 @pytest.mark.parametrize(
