@@ -302,6 +302,13 @@ def test_your_data_leaves_constant_columns_out_and_says_why() -> None:
         "it is left out unless you choose it."
     )
     assert at.multiselect(key="table_columns").value == ["a", "c"]
+    # Chosen anyway, alone: one distinct row, one group, and the page says so.
+    at.multiselect(key="table_columns").set_value(["b"]).run()
+    assert_no_problem(at)
+    assert (
+        "These columns have only 1 distinct row, so there is 1 group instead of the 3 asked for."
+        in [info.value for info in at.info]
+    )
 
 
 def test_your_data_with_fewer_distinct_rows_than_k_says_so_without_a_warning() -> None:
