@@ -37,6 +37,9 @@ MAX_TABLE_BYTES = 50_000_000
 # sheet of full-precision numbers unpacks to about 90 MB), so a small "zip bomb" cannot
 # make the server parse gigabytes.
 MAX_WORKBOOK_UNPACKED_BYTES = 150_000_000
+# openpyxl holds a workbook's whole table of texts (its shared strings) in memory, as
+# Python strings that take several times their XML's size: that part has a lower bound.
+MAX_WORKBOOK_TEXT_BYTES = 20_000_000
 # Unscaled values beyond this make squared distances overflow (1e150 squared is 1e300,
 # and a sum over 200,000 rows of 10 columns stays below the float64 limit of 1.8e308).
 MAX_UNSCALED = 1e150
@@ -346,10 +349,17 @@ def _workbook_parts(data: bytes) -> list[str]:
             "This file is a zip archive but not an Excel workbook (.xlsx). Save the table "
             "as .xlsx or as CSV and upload that."
         )
-    if sum(info.file_size for info in infos) > MAX_WORKBOOK_UNPACKED_BYTES:
+    sizes = {info.filename: info.file_size for info in infos}
+    if sum(sizes.values()) > MAX_WORKBOOK_UNPACKED_BYTES:
         raise InputError(
             f"This workbook unpacks to more than {MAX_WORKBOOK_UNPACKED_BYTES / 1e6:,.0f} MB. "
             "Upload a smaller table, for example one sheet or a sample of its rows."
+        )
+    if sizes.get("xl/sharedStrings.xml", 0) > MAX_WORKBOOK_TEXT_BYTES:
+        raise InputError(
+            f"This workbook holds more than {MAX_WORKBOOK_TEXT_BYTES / 1e6:,.0f} MB of text. "
+            "Save only the columns of numbers (and a few of text) as .xlsx or CSV and "
+            "upload that."
         )
     return names
 

@@ -39,6 +39,7 @@ from kmeans_lib.tabular import (
     table_sample_names,
 )
 
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CSV = b"name,height,weight\nann,1.62,55\nbob,1.80,81\ncy,1.75,70\n"
 
 
@@ -373,6 +374,16 @@ def test_workbooks_have_the_csv_size_and_row_limits(monkeypatch):
         read_table(workbook, max_bytes=len(workbook) - 1)
     monkeypatch.setattr(tabular, "MAX_WORKBOOK_UNPACKED_BYTES", 1000)
     with pytest.raises(InputError, match="unpacks to more than"):
+        read_table(workbook)
+
+
+def test_workbooks_with_too_much_text_are_refused(monkeypatch):
+    texts = "".join(f"<si><t>name {i}</t></si>" for i in range(200))
+    shared = f'<sst xmlns="{MAIN_NS}" count="200" uniqueCount="200">{texts}</sst>'
+    workbook = with_parts(workbook_bytes({"people": PEOPLE}), {"xl/sharedStrings.xml": shared})
+    assert read_table(workbook).frame.shape == (3, 3)
+    monkeypatch.setattr(tabular, "MAX_WORKBOOK_TEXT_BYTES", len(shared) - 1)
+    with pytest.raises(InputError, match="more than 0 MB of text"):
         read_table(workbook)
 
 
