@@ -4,7 +4,7 @@ import streamlit as st
 
 from kmeans_app import cache, state, widgets
 from kmeans_app.sources import Source, TablePoints
-from kmeans_lib.tabular import SCALINGS, numeric_columns, table_sample_names
+from kmeans_lib.tabular import SCALINGS, constant_note, table_sample_names
 
 SCALING_LABELS = {
     "none": "None: keep the numbers as they are",
@@ -12,6 +12,8 @@ SCALING_LABELS = {
     "minmax": "Min–max: every column is squeezed into 0 to 1",
 }
 AXES = ("axis_x", "axis_y", "axis_z")
+# xls, xlsm and xlsb are accepted so that the library can say why they are refused.
+TABLE_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "xlsb"]
 DEFAULT_TABLE_K = 3
 
 
@@ -33,7 +35,8 @@ seed = state.current().seed
 st.header("Cluster your own table")
 st.markdown(
     "k-means works on any table of numbers, not only on colours. Pick a sample table or "
-    "upload a CSV file; each row becomes a point and each chosen column one of its coordinates."
+    "upload a CSV file or an Excel workbook; each row becomes a point and each chosen column "
+    "one of its coordinates."
 )
 st.caption(
     "This page has its own table and number of groups; the picture and its number of colours "
@@ -43,24 +46,37 @@ st.caption(
 choice = st.radio(
     "Table",
     [*table_sample_names(), state.UPLOAD],
-    format_func=lambda v: "Upload a CSV file" if v == state.UPLOAD else f"Sample: {v}",
+    format_func=lambda v: "Upload a table" if v == state.UPLOAD else f"Sample: {v}",
     key="table_source",
     horizontal=True,
 )
+sheet = None
 if choice == state.UPLOAD:
-    file = st.file_uploader("Your table (CSV)", type=["csv", "tsv", "txt"], key="table_upload")
+    file = st.file_uploader(
+        "Your table (CSV, tab-separated text or Excel .xlsx)", type=TABLE_TYPES, key="table_upload"
+    )
     if file is None:
         st.info(
-            "Choose a CSV file: a header row, then one row per item, with some columns of numbers."
+            "Choose a CSV file or an Excel workbook: a header row, then one row per item, "
+            "with some columns of numbers."
         )
         st.stop()
     source = state.uploaded(file)
+    sheets = cache.table_sheets(source)
+    if len(sheets) > 1:
+        keep_valid("table_sheet", list(sheets), sheets[0])
+        sheet = st.selectbox("Sheet", sheets, key="table_sheet")
+    elif sheets:
+        sheet = sheets[0]
+    st.caption(cache.table(source, sheet).reading)
 else:
     source = Source.sample(choice)
-frame = cache.table(source)
 
-columns = numeric_columns(frame)
-keep_valid("table_columns", columns, columns)
+columns, constant = cache.table_columns(source, sheet)
+if constant:
+    st.info(constant_note(constant), icon=":material/horizontal_rule:")
+# Constant columns cannot separate groups: out by default, unless every column is constant.
+keep_valid("table_columns", columns, [name for name in columns if name not in constant] or columns)
 chosen = st.multiselect("Columns to cluster on", columns, key="table_columns")
 scaling = st.radio(
     "Scaling", SCALINGS, index=1, format_func=SCALING_LABELS.get, key="scaling", horizontal=True
@@ -69,19 +85,23 @@ st.caption(
     "Scaling matters because k-means measures plain distances: without it, a column counted "
     "in thousands outweighs one counted in single digits, whatever they mean."
 )
-spec = TablePoints(source, tuple(chosen), scaling)
+spec = TablePoints(source, tuple(chosen), scaling, sheet)
 prepared = cache.prepared_table(spec)
 dropped = prepared.rows_dropped
 left_out = (
-    f" ({dropped:,} row{'s' * (dropped != 1)} with missing values left out)" if dropped else ""
+    f" ({dropped:,} row{'s' * (dropped != 1)} with missing or infinite values left out)"
+    if dropped
+    else ""
 )
 st.caption(f"Clustering {prepared.rows_used:,} rows on {len(chosen)} columns{left_out}.")
 
 st.session_state.setdefault("table_k", DEFAULT_TABLE_K)
 k = st.slider("Number of groups (k)", 1, 20, key="table_k")
-widgets.choose_k_panel(spec, seed, k, set_table_k)
+widgets.choose_k_panel(spec, seed, k, set_table_k, note=prepared.sweep_note)
 
 st.subheader(f"The {k} groups")
+if note := prepared.groups_note(cache.fit(spec, k, seed).n_clusters, k):
+    st.info(note)
 st.caption("Rows in each group; where the table has a column of known classes, split by it.")
 st.dataframe(cache.cluster_sizes(spec, k, seed), key="cluster_sizes")
 

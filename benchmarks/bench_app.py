@@ -17,12 +17,20 @@ Pictures (``--pictures``, comma-separated; all by default):
   49mp-png   7000 x 7000 PNG (workloads.photo_49mp_png); its upload target is checked
              without the decode, which is timed on its own (kmeans_lib.images.load_image)
 
+Tables (``--tables``, comma-separated; all by default): the Your data page from the
+upload of a CSV to the finished page (elbow, silhouettes, groups and 3D view), then one
+rerun after a change of its k, in a fresh session that opened Your data on the sample:
+  120k       120,000 x 10 uniform random numbers, 23 MB (workloads.table_csv)
+  200k       200,000 x 6 (the row limit), 23.5 MB
+Naming only ``--tables`` runs no picture, and naming only ``--pictures`` no table.
+
 ``--compare REV`` also measures git revision REV (exported with ``git archive`` to a
 temporary folder) in the same run, picture by picture, alternating the two sides in
 fresh processes, and prints the ratio REV / this tree beside each number.
 
 Any ``at.exception`` or ``at.error`` is printed and counts as a failure.
-Run: ``python benchmarks/bench_app.py [--pictures default,12mp] [--compare main]``
+Run: ``python benchmarks/bench_app.py [--pictures default,12mp] [--tables 120k]
+[--compare main]``
 (exits 1 when a target is missed or a run failed).
 """
 
@@ -49,7 +57,12 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 
 from server_probe import add_list_option  # noqa: E402
-from workloads import photo_12mp_png, photo_49mp_jpeg, photo_49mp_png  # noqa: E402
+from workloads import (  # noqa: E402
+    photo_12mp_png,
+    photo_49mp_jpeg,
+    photo_49mp_png,
+    table_csv,
+)
 
 ROOT = BENCHMARKS.parent
 # Page file, navigation title and the key of the slider that sets k on that page.
@@ -76,7 +89,24 @@ PICTURES = {
     "49mp-jpeg": Picture("49 MP JPEG", ("photo-49mp.jpg", "image/jpeg", photo_49mp_jpeg)),
     "49mp-png": Picture("49 MP PNG", ("photo-49mp.png", "image/png", photo_49mp_png)),
 }
+
+
+class Table(NamedTuple):
+    """A table case: its label, file name and size (a CSV of workloads.table_csv)."""
+
+    label: str
+    name: str
+    n_rows: int
+    n_columns: int
+
+
+TABLES = {
+    "120k": Table("120,000 x 10 CSV", "table-120k.csv", 120_000, 10),
+    "200k": Table("200,000 x 6 CSV (row limit)", "table-200k.csv", 200_000, 6),
+}
+YOUR_DATA = "app_pages/your_data.py"
 UPLOAD_STEP = "upload to finished Redraw"
+TABLE_STEP = "upload to finished Your data"
 FIRST, RERUN = "first visit", "rerun after k"
 # Upper limits in seconds per picture: (page or UPLOAD_STEP, FIRST or RERUN) -> limit.
 # "*" stands for every page.
@@ -91,6 +121,8 @@ TARGETS: dict[str, dict[tuple[str, str], float]] = {
     "49mp-jpeg": {(UPLOAD_STEP, FIRST): 5.0, ("*", RERUN): 1.5, ("Choose k", FIRST): 4.0},
     # The PNG's upload target is checked on the upload time minus the decode time.
     "49mp-png": {(UPLOAD_STEP, FIRST): 5.0, ("*", RERUN): 1.5, ("Choose k", FIRST): 4.0},
+    "120k": {(TABLE_STEP, FIRST): 3.0},
+    "200k": {(TABLE_STEP, FIRST): 5.0},
 }
 
 
@@ -106,7 +138,7 @@ class Row:
 
 def target(picture: str, page: str, kind: str) -> float | None:
     limits = TARGETS[picture]
-    if page == UPLOAD_STEP:
+    if page in (UPLOAD_STEP, TABLE_STEP):
         return limits.get((page, kind))
     return limits.get((page, kind), limits.get(("*", kind)))
 
@@ -185,15 +217,60 @@ def measure(app: Path, key: str) -> tuple[list[Row], float | None]:
     return rows, decode
 
 
+def measure_table(app: Path, key: str) -> tuple[list[Row], None]:
+    """Upload table ``key`` on Your data in a fresh session; time it and a change of k."""
+    table = TABLES[key]
+    clear_caches()
+    at = AppTest.from_file(str(app), default_timeout=RUN_TIMEOUT_S)
+    row = Row(TABLE_STEP, failures=[])
+    try:
+        data = table_csv(table.n_rows, table.n_columns)
+        print(f"  {table.label}: {len(data) / 1e6:.1f} MB", flush=True)
+        untimed: list[str] = []
+        timed_run(at, untimed)
+        at.switch_page(YOUR_DATA)
+        timed_run(at, untimed)
+        at.radio(key="table_source").set_value("upload")
+        timed_run(at, untimed)
+        at.file_uploader(key="table_upload").set_value((table.name, data, "text/csv"))
+        del data
+        # The process's CPU time too: on a busy shared machine it says what the wall
+        # time would be on a quiet one (the work is mostly on one thread).
+        cpu = time.process_time()
+        row.first = timed_run(at, row.failures)
+        cpu = time.process_time() - cpu
+        clustering = f"Clustering {table.n_rows:,} rows"
+        if not any(clustering in caption.value for caption in at.caption):
+            row.failures.append(f"the page does not say “{clustering}”")
+        at.slider(key="table_k").set_value(4)
+        row.rerun = timed_run(at, row.failures)
+        print(
+            f"  first visit {row.first:.3f} s (CPU {cpu:.3f} s), rerun {row.rerun:.3f} s",
+            flush=True,
+        )
+    except Exception as error:  # a timeout or a crash ends this table, not the run
+        row.failures.append(f"{type(error).__name__}: {error}")
+    return [row], None
+
+
+def measure_case(app: Path, key: str) -> tuple[list[Row], float | None]:
+    """Measure picture or table ``key``."""
+    return measure_table(app, key) if key in TABLES else measure(app, key)
+
+
+def label(key: str) -> str:
+    return TABLES[key].label if key in TABLES else PICTURES[key].label
+
+
 def print_table(key: str, rows: list[Row], decode: float | None, ratios: dict | None) -> bool:
-    """Print one picture's rows with targets and verdicts; True when all are met."""
+    """Print one case's rows with targets and verdicts; True when all are met."""
     ok = True
-    print(f"\n{PICTURES[key].label}")
-    header = f"{'page':<26}{'first visit':>12}{'target':>9}  {'verdict':<8}"
+    print(f"\n{label(key)}")
+    header = f"{'page':<30}{'first visit':>12}{'target':>9}  {'verdict':<8}"
     header += f"{'rerun after k':>14}{'target':>9}  {'verdict':<8}"
     print((header + ("  ratio REV/this (first, rerun)" if ratios else "")).rstrip())
     for row in rows:
-        line = f"{row.page:<26}"
+        line = f"{row.page:<30}"
         for kind, value in ((FIRST, row.first), (RERUN, row.rerun)):
             limit = target(key, row.page, kind)
             checked = value
@@ -221,7 +298,7 @@ def print_table(key: str, rows: list[Row], decode: float | None, ratios: dict | 
 def child(app: Path, key: str, out: Path) -> None:
     """Subprocess entry for --compare: measure one picture and write the rows as JSON."""
     warm_up(app)
-    rows, decode = measure(app, key)
+    rows, decode = measure_case(app, key)
     out.write_text(json.dumps({"rows": [asdict(row) for row in rows], "decode": decode}))
 
 
@@ -251,6 +328,7 @@ def measure_in_child(app: Path, key: str) -> tuple[list[Row], float | None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_list_option(parser, "--pictures", PICTURES)
+    add_list_option(parser, "--tables", TABLES)
     parser.add_argument("--compare", metavar="REV", help="also measure this git revision")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -259,24 +337,31 @@ def main() -> int:
         sys.path.insert(0, str(Path(app).parent))
         child(Path(app), key, Path(out))
         return 0
-    keys = args.pictures
+    named = {argument.split("=")[0] for argument in sys.argv[1:]}
+    pictures = [] if "--tables" in named and "--pictures" not in named else args.pictures
+    tables = [] if "--pictures" in named and "--tables" not in named else args.tables
+    keys = [*pictures, *tables]
     app = ROOT / "streamlit_app.py"
-    print(f"CPUs: {os.cpu_count()}  pictures: {', '.join(keys)}", flush=True)
+    print(
+        f"CPUs: {os.cpu_count()}  pictures: {', '.join(pictures) or '-'}  "
+        f"tables: {', '.join(tables) or '-'}",
+        flush=True,
+    )
     ok = True
     if args.compare is None:
         sys.path.insert(0, str(ROOT))
         print(f"warm-up (imports, every page once): {warm_up(app):.1f} s", flush=True)
         for key in keys:
-            rows, decode = measure(app, key)
+            rows, decode = measure_case(app, key)
             ok &= print_table(key, rows, decode, None)
     else:
         with tempfile.TemporaryDirectory(prefix="bench-app-") as folder:
             other = export(args.compare, Path(folder))
             print(f"comparing with {args.compare} (exported to {folder})", flush=True)
             for key in keys:
-                print(f"- {PICTURES[key].label}: {args.compare}", flush=True)
+                print(f"- {label(key)}: {args.compare}", flush=True)
                 theirs, _ = measure_in_child(other, key)
-                print(f"- {PICTURES[key].label}: this tree", flush=True)
+                print(f"- {label(key)}: this tree", flush=True)
                 rows, decode = measure_in_child(app, key)
                 by_page = {row.page: row for row in theirs}
                 ratios = {}

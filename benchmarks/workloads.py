@@ -1,4 +1,5 @@
-"""Images the benchmarks share: the built-in sample and photo-like 12 and 49 megapixel images.
+"""Images the benchmarks share: the built-in sample and photo-like 12 and 49 megapixel images,
+and tables of random numbers as CSV files.
 
 The large images are china.jpg upscaled with Lanczos; noise, added a band of rows at a
 time, gives them the millions of distinct colours of a real photo. The ``*_bytes``
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pandas as pd
 from PIL import Image as PILImage
 from sklearn.datasets import load_sample_image
 
@@ -87,3 +89,16 @@ def photo_49mp_png() -> bytes:
     pixels = _upscaled_china(PHOTO_49MP_SIZE, seed=None)
     pixels &= 0xFE
     return encode(pixels, "PNG")
+
+
+def table_csv(n_rows: int, n_columns: int, seed: int = 0) -> bytes:
+    """A CSV of uniform random numbers in full precision, columns ``x1`` to ``xN``.
+
+    Uniform noise has no groups to find, the slowest case for k-means to settle:
+    120,000 x 10 makes a 23 MB file, 200,000 x 6 (the row limit) 23.5 MB, both
+    under the 25 MB upload limit.
+    """
+    rng = np.random.default_rng(seed)
+    columns = [f"x{j + 1}" for j in range(n_columns)]
+    frame = pd.DataFrame(rng.random((n_rows, n_columns)), columns=columns)
+    return frame.to_csv(index=False).encode()

@@ -298,18 +298,35 @@ def first_pixels(source: Source, n: int) -> pd.DataFrame:
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
+@shared()
+def table_sheets(source: Source) -> tuple[str, ...]:
+    """An uploaded workbook's sheet names; empty for a sample or a text file."""
+    return () if source.data is None else tabular.sheet_names(source.data)
+
+
 @shared("Reading the table…")
-def table(source: Source) -> pd.DataFrame:
-    """A built-in sample table or an uploaded CSV (raises InputError for a bad file)."""
+def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
+    """A built-in sample table or an uploaded CSV or workbook sheet.
+
+    Raises InputError for a file that cannot be used.
+    """
     if source.data is None:
-        return tabular.load_table_sample(source.name)
-    return tabular.read_csv(source.data)
+        frame = tabular.load_table_sample(source.name)
+        return tabular.TableFile(frame, f"The {source.name} sample table from scikit-learn.")
+    return tabular.read_table(source.data, sheet=sheet)
+
+
+@shared()
+def table_columns(source: Source, sheet: str | None = None) -> tuple[list[str], list[str]]:
+    """The table's numeric columns, and those of them that hold one value in every row."""
+    frame = table(source, sheet).frame
+    return tabular.numeric_columns(frame), tabular.constant_columns(frame)
 
 
 @shared()
 def prepared_table(spec: TablePoints) -> tabular.PreparedTable:
     """The chosen columns of a table, scaled, with the rows that were used."""
-    return tabular.table_points(table(spec.source), spec.columns, spec.scaling)
+    return tabular.table_points(table(spec.source, spec.sheet).frame, spec.columns, spec.scaling)
 
 
 @shared()
@@ -326,12 +343,19 @@ def fit(spec: Points, k: int, seed: int) -> KMeansFit:
     return fit_kmeans(points(spec), k, random_state=seed)
 
 
+def _sweep_starts(spec: Points) -> int:
+    """k-means++ starts of each sweep fit: fewer on a table's row sample (see tabular)."""
+    return tabular.sweep_starts(points(spec)) if isinstance(spec, TablePoints) else 3
+
+
 @shared()
 def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
     """Inertia and variance explained for k = 1 to 20, with its knee."""
     return _with_progress(
         "Trying k = 1 to 20…",
-        lambda progress: selection.elbow_sweep(points(spec), random_state=seed, progress=progress),
+        lambda progress: selection.elbow_sweep(
+            points(spec), random_state=seed, n_init=_sweep_starts(spec), progress=progress
+        ),
     )
 
 
@@ -344,7 +368,11 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
     return _with_progress(
         "Scoring k = 2 to 10 on samples…",
         lambda progress: selection.silhouette_sweep(
-            points(spec), random_state=seed, progress=progress, elbow=elbow(spec, seed)
+            points(spec),
+            random_state=seed,
+            n_init=_sweep_starts(spec),
+            progress=progress,
+            elbow=elbow(spec, seed),
         ),
     )
 
@@ -385,8 +413,9 @@ def cluster_sizes(spec: TablePoints, k: int, seed: int) -> pd.DataFrame:
     iris's species: the split shows how well the clusters recover the known classes.
     """
     prepared = prepared_table(spec)
-    rows = table(spec.source).loc[prepared.index]
-    clusters = pd.Series(fit(spec, k, seed).labels + 1, index=rows.index, name="cluster")
+    rows = table(spec.source, spec.sheet).frame.loc[prepared.index]
+    labels = prepared.row_labels(fit(spec, k, seed).labels)
+    clusters = pd.Series(labels + 1, index=rows.index, name="cluster")
     numeric = set(tabular.numeric_columns(rows))
     classes = [name for name in rows.columns if name not in numeric and rows[name].nunique() <= 20]
     if classes:
@@ -427,5 +456,7 @@ def colour_cube(
 @shared()
 def table_cube(spec: TablePoints, axes: tuple[str, str, str], k: int, seed: int) -> go.Figure:
     """Three columns of the table's used rows, coloured by cluster."""
-    rows = table(spec.source).loc[prepared_table(spec).index]
-    return figures.table_scatter_3d(rows, list(axes), fit(spec, k, seed).labels, random_state=seed)
+    prepared = prepared_table(spec)
+    rows = table(spec.source, spec.sheet).frame.loc[prepared.index]
+    labels = prepared.row_labels(fit(spec, k, seed).labels)
+    return figures.table_scatter_3d(rows, list(axes), labels, random_state=seed)

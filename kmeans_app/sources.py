@@ -52,13 +52,14 @@ class PicturePoints:
 
 @dataclass(frozen=True)
 class TablePoints:
-    """Chosen numeric columns of a table, scaled, as k-means points."""
+    """Chosen numeric columns of a table (a workbook's ``sheet``), scaled, as k-means points."""
 
     source: Source
     columns: tuple[str, ...]
     scaling: str
+    sheet: str | None = None
 
     @property
     def cache_key(self) -> str:
-        """The table's key, the columns and the scaling."""
-        return f"{self.source.cache_key}|{self.columns!r}|{self.scaling}"
+        """The table's key, the columns, the scaling and the sheet."""
+        return f"{self.source.cache_key}|{self.columns!r}|{self.scaling}|{self.sheet!r}"

@@ -23,10 +23,15 @@ _SWATCH_STYLE = """
 """
 
 INERTIA_SENTENCE = (
-    "Inertia adds up, over every pixel, the squared distance from its colour to its group's "
-    "colour: lower means a closer fit, and it always drops as k grows, so look for the bend "
+    "Inertia adds up, over every {point}, the squared distance from {its} to its group's "
+    "{centre}: lower means a closer fit, and it always drops as k grows, so look for the bend "
     "(the elbow) after which extra groups help much less."
 )
+# The sentence's words for a picture's pixels and for a table's rows.
+INERTIA_WORDS = {
+    "pixels": {"point": "pixel", "its": "its colour", "centre": "colour"},
+    "rows": {"point": "row", "its": "the row", "centre": "centre"},
+}
 SILHOUETTE_SENTENCE = (
     "The silhouette (from −1 to 1) says how clearly each point sits in its own group rather "
     "than the nearest other one: higher is better. It is measured on random samples, and the "
@@ -85,18 +90,26 @@ def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
 
 
 def choose_k_panel(
-    spec: PicturePoints | TablePoints, seed: int, k: int, use_k: Callable[[int], None]
+    spec: PicturePoints | TablePoints,
+    seed: int,
+    k: int,
+    use_k: Callable[[int], None],
+    note: str | None = None,
 ) -> None:
     """Elbow (with its knee and a button to use it), silhouette by k, the per-k table
-    and the per-cluster silhouette at the current ``k``."""
+    and the per-cluster silhouette at the current ``k``; ``note`` (say, that the sweeps
+    fit on a sample) is shown below the elbow chart."""
     curve = cache.elbow(spec, seed)
+    unit = "pixels" if isinstance(spec, PicturePoints) else "rows"
     st.subheader("The elbow method")
     explained = st.toggle("Show % of variation explained instead of inertia", key="elbow_variance")
     st.plotly_chart(
         cache.elbow_figure(curve, "variance_explained" if explained else "inertia"),
         key="elbow_chart",
     )
-    st.caption(INERTIA_SENTENCE)
+    st.caption(INERTIA_SENTENCE.format(**INERTIA_WORDS[unit]))
+    if note:
+        st.caption(note)
     if curve.knee is None:
         st.info("This curve has no clear elbow: no single k stands out, so pick by eye.")
     else:
@@ -111,7 +124,6 @@ def choose_k_panel(
 
     st.subheader("The silhouette method")
     scores = cache.silhouettes(spec, seed)
-    unit = "pixels" if isinstance(spec, PicturePoints) else "rows"
     st.plotly_chart(cache.silhouette_figure(scores, unit), key="silhouette_chart")
     st.caption(SILHOUETTE_SENTENCE)
 

@@ -59,7 +59,14 @@ from kmeans_lib.selection import (
     silhouette_detail,
     silhouette_sweep,
 )
-from kmeans_lib.tabular import PreparedTable, load_table_sample, read_csv, table_points
+from kmeans_lib.tabular import (
+    PreparedTable,
+    TableFile,
+    load_table_sample,
+    read_csv,
+    read_table,
+    table_points,
+)
 
 __all__ = [
     "ColourCounts",
@@ -73,6 +80,7 @@ __all__ = [
     "Quantization",
     "SilhouetteCurve",
     "SilhouetteDetail",
+    "TableFile",
     "WeightedPoints",
     "count_colours",
     "elbow_figure",
@@ -99,6 +107,7 @@ __all__ = [
     "quality",
     "quantize",
     "read_csv",
+    "read_table",
     "redraw",
     "redraw_png",
     "resize_to_fit",

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
+from sklearn.exceptions import ConvergenceWarning
 from streamlit.testing.v1 import AppTest
+from table_files import (
+    OLE_HEADER,
+    PEOPLE,
+    TOWNS,
+    european_csv,
+    formula_workbook,
+    with_parts,
+    workbook_bytes,
+)
 
-from kmeans_app import cache
+from kmeans_app import cache, widgets
 from kmeans_app.store import store
+from kmeans_lib import tabular
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 # Generous: the machine that runs these is small and shared.
@@ -185,6 +198,151 @@ def test_your_data_sidebar_has_only_the_seed_and_keeps_the_picture_settings() ->
     assert at.number_input(key="k_number").value == 5
     assert at.radio(key="colour_space").value == "lab"
     assert swatch_count(at) == 5
+
+
+def upload_table(data: bytes, name: str = "table.csv") -> AppTest:
+    """A session on Your data after uploading ``data`` as the file ``name``."""
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    at.radio(key="table_source").set_value("upload").run()
+    return at.file_uploader(key="table_upload").set_value((name, data, "text/csv")).run()
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(caption.value for caption in at.caption)
+
+
+def test_your_data_reads_decimal_commas_and_says_so() -> None:
+    at = upload_table(european_csv())
+    assert_no_problem(at)
+    assert "semicolons and decimal commas" in captions(at)
+    assert at.multiselect(key="table_columns").value == ["température", "pluie"]
+    assert "Clustering 3 rows on 2 columns." in captions(at)
+    # The page speaks of rows, not of the pixels of a picture.
+    assert "over every row, the squared distance from the row" in captions(at)
+    assert "pixel" not in captions(at)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "reading"),
+    [
+        ("a\tb\tc\n1,5\t2\t7\n2,5\t4\t1\n3\t1\t5\n".encode("utf-16"), "t.txt", "UTF-16"),
+        (b'note,a,b\n"two\nlines",1,2\n"x",3,4\n"y",5,1\n', "q.csv", "UTF-8"),
+        (formula_workbook(), "sums.xlsx", "Excel workbook"),
+    ],
+    ids=["utf16-tabs", "quoted-newlines", "formula-workbook"],
+)
+def test_your_data_clusters_everyday_files(data: bytes, name: str, reading: str) -> None:
+    at = upload_table(data, name)
+    assert_no_problem(at)
+    assert reading in captions(at)
+    # Rows per group (split by the text column where there is one): every row is used.
+    sizes = next(d.value for d in at.dataframe if d.value.index.name == "cluster")
+    assert sizes.to_numpy().sum() == (2 if name.endswith(".xlsx") else 3)
+
+
+def test_your_data_offers_each_sheet_of_a_workbook() -> None:
+    at = upload_table(workbook_bytes({"people": PEOPLE, "towns": TOWNS}), "book.xlsx")
+    assert_no_problem(at)
+    sheet = at.selectbox(key="table_sheet")
+    assert sheet.options == ["people", "towns"] and sheet.value == "people"
+    assert at.multiselect(key="table_columns").value == ["height", "weight"]
+    sheet.set_value("towns").run()
+    assert_no_problem(at)
+    assert at.multiselect(key="table_columns").value == ["people", "area"]
+    assert "sheet “towns” of 2" in captions(at)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (OLE_HEADER + bytes(512), "old.xls", "old-style Excel file"),
+        (OLE_HEADER + "EncryptionInfo".encode("utf-16-le"), "secret.xlsx", "password"),
+        (with_parts(workbook_bytes({"p": PEOPLE}), {"xl/vbaProject.bin": b""}), "m.xlsm", "macros"),
+    ],
+    ids=["xls", "encrypted", "xlsm"],
+)
+def test_your_data_refuses_workbooks_it_cannot_open_in_plain_words(
+    data: bytes, name: str, message: str
+) -> None:
+    at = upload_table(data, name)
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value
+
+
+HUGE = b"a,b,c\n1e308,1,5\n1e308,2,3\n-1e308,3,4\n5,4,1\n"
+
+
+def test_your_data_scales_values_near_the_float_limit_or_names_the_column() -> None:
+    at = upload_table(HUGE)
+    assert_no_problem(at)  # standard scaling cannot overflow
+    at.radio(key="scaling").set_value("minmax").run()
+    assert_no_problem(at)
+    at.radio(key="scaling").set_value("none").run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        "Values in column “a” are too large to compare (their squares do not fit in a "
+        "computer number). Choose a scaling, or rescale them."
+    ]
+
+
+def test_your_data_drops_and_counts_rows_with_infinities() -> None:
+    at = upload_table(b"a,b\n1,2\ninf,3\n4,-inf\n5,1\n6,7\n2,2\n")
+    assert_no_problem(at)
+    assert "Clustering 4 rows on 2 columns (2 rows with missing or infinite values left out)." in (
+        captions(at)
+    )
+
+
+def test_your_data_leaves_constant_columns_out_and_says_why() -> None:
+    at = upload_table(b"a,b,c\n1,7,2\n2,7,9\n3,7,4\n8,7,1\n")
+    assert_no_problem(at)
+    assert [info.value for info in at.info][0] == (
+        "Column “b” has the same value in every row, so it cannot separate groups; "
+        "it is left out unless you choose it."
+    )
+    assert at.multiselect(key="table_columns").value == ["a", "c"]
+    # Chosen anyway, alone: one distinct row, one group, and the page says so.
+    at.multiselect(key="table_columns").set_value(["b"]).run()
+    assert_no_problem(at)
+    assert (
+        "These columns have only 1 distinct row, so there is 1 group instead of the 3 asked for."
+        in [info.value for info in at.info]
+    )
+
+
+def test_your_data_with_fewer_distinct_rows_than_k_says_so_without_a_warning() -> None:
+    at = upload_table(b"a,b\n1,1\n1,1\n2,5\n2,5\n1,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        at.slider(key="table_k").set_value(4).run()
+    assert_no_problem(at)
+    assert (
+        "These columns have only 2 distinct rows, so there are 2 groups instead of the 4 "
+        "asked for." in [info.value for info in at.info]
+    )
+
+
+def test_your_data_says_when_the_sweeps_fit_on_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "SUMMARY_ROWS", 50)
+    rng = np.random.default_rng(3)
+    at = upload_table(pd.DataFrame(rng.random((400, 3))).to_csv(index=False).encode())
+    assert_no_problem(at)
+    assert "a random sample of 50 of the 400 rows" in captions(at)
+
+
+def test_a_failure_on_your_data_speaks_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    at = upload_table(b"a,b\n1,2\n3,4\n5,9\n")
+    assert_no_problem(at)
+    monkeypatch.setattr(widgets, "choose_k_panel", fail)
+    at.run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        "Something went wrong while working on this table. Try other columns or another file."
+    ]
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if not page.endswith("your_data.py")])

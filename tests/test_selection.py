@@ -316,9 +316,9 @@ def test_silhouette_sweep_reuses_the_elbow_curves_fits(monkeypatch):
     fitted = []
     real = selection._sweep_fit
 
-    def recording(points, k, random_state):
+    def recording(points, k, random_state, n_init):
         fitted.append(k)
-        return real(points, k, random_state)
+        return real(points, k, random_state, n_init)
 
     monkeypatch.setattr(selection, "_sweep_fit", recording)
     shared = silhouette_sweep(points, range(2, 8), sample_size=500, elbow=curve)
@@ -339,7 +339,7 @@ def test_nearest_centres_are_the_sweep_fits_labels(make_points):
     points = make_points()
     X = points.X.astype(np.float64)
     for k in (2, 5, 9):
-        sweep = selection._sweep_fit(points, k, 0)
+        sweep = selection._sweep_fit(points, k, 0, 3)
         assert sweep.labels is None  # a sweep needs no labels
         fit = fit_kmeans(points, k, random_state=0, polish=False)
         np.testing.assert_array_equal(sweep.centers, fit.centers)
