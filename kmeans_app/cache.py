@@ -21,7 +21,7 @@ import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_app.store import heavy_work, shared, store
-from kmeans_lib import figures, images, metrics, palette_io, selection, tabular
+from kmeans_lib import figures, images, methods, metrics, palette_io, selection, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
@@ -293,6 +293,45 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
 def first_pixels(source: Source, n: int) -> pd.DataFrame:
     """The first ``n`` rows of the picture's pixel dataframe (R, G, B)."""
     return pixel_dataframe(Image(image(source).opaque_pixels()[:n][np.newaxis]))
+
+
+# --- other methods ------------------------------------------------------------------------
+
+
+@shared()
+def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
+    """Every method of :data:`~kmeans_lib.methods.METHODS` on the picture at ``k``, measured.
+
+    Only the small previews are kept: at 12 MP each method's full label map
+    would take 24 MB.
+    """
+    return _with_progress(
+        "Redrawing the picture with every method…",
+        lambda progress: methods.compare_methods(
+            image(source), k, random_state=seed, compress_level=FILE_SIZE_LEVEL, progress=progress
+        ),
+    )
+
+
+@shared()
+def comparison_previews(source: Source, k: int, seed: int) -> list[bytes | None]:
+    """Each method's small redraw as a PNG (None for a method that did not run)."""
+    return [
+        None if result.preview is None else encode_png(result.preview.pixels, result.preview.opaque)
+        for result in comparison(source, k, seed)
+    ]
+
+
+@shared()
+def comparison_table(source: Source, k: int, seed: int) -> pd.DataFrame:
+    """The measured methods as a sortable table."""
+    return methods.comparison_frame(comparison(source, k, seed))
+
+
+@shared()
+def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
+    """PSNR against time for every method that ran."""
+    return figures.methods_figure(comparison(source, k, seed))
 
 
 # --- points: a picture's colours or a table's rows ----------------------------------------

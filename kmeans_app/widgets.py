@@ -48,6 +48,13 @@ PER_K_FORMATS = {
     "Davies-Bouldin": st.column_config.NumberColumn(format="%.3f"),
 }
 
+METHOD_FORMATS = {
+    "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+    "Mean ΔE": st.column_config.NumberColumn(format="%.2f"),
+    "Time (s)": st.column_config.NumberColumn(format="%.2f"),
+    "Palette PNG (kB)": st.column_config.NumberColumn(format="%.0f"),
+}
+
 
 def percent(share: float) -> str:
     """A share (0–1) as a short percentage, without rounding small shares to zero."""

@@ -21,6 +21,7 @@ PAGES = [
     "app_pages/redraw.py",
     "app_pages/choose_k.py",
     "app_pages/explore_3d.py",
+    "app_pages/compare.py",
     "app_pages/your_data.py",
     "app_pages/how_it_works.py",
 ]
@@ -225,3 +226,28 @@ def test_a_picture_above_the_working_size_is_explored_smaller_and_downloads_full
     assert full.size == (100, 80)
     palette = {tuple(c) for c in cache.quantization(picture, k, "rgb", 0).palette.tolist()}
     assert {colour for _, colour in full.convert("RGB").getcolors(maxcolors=256)} <= palette
+
+
+def test_compare_page_measures_every_method_on_the_default_picture() -> None:
+    at = open_app({"k": "6"})
+    at.switch_page("app_pages/compare.py").run()
+    assert_no_problem(at)
+    table = at.dataframe[0].value
+    assert "k-means in RGB (this app)" in set(table["Method"])
+    assert "Median cut (Pillow)" in set(table["Method"])
+    assert (table["Colours"] <= 6).all()
+    results = cache.comparison(at.session_state["picture"], 6, 0)
+    assert len(table) == sum(result.ok for result in results) >= 7
+    captions = [caption.value for caption in at.caption]
+    assert sum(caption.startswith("PSNR ") for caption in captions) == len(table)
+
+
+def test_compare_page_works_on_an_upload() -> None:
+    at = upload(open_app(), "flag.png", png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)]))
+    at.switch_page("app_pages/compare.py").run()
+    assert_no_problem(at)
+    table = at.dataframe[0].value
+    assert len(table) >= 7
+    # Three colours: every method finds them exactly.
+    assert (table["Colours"] == 3).all()
+    assert np.isinf(table["PSNR (dB)"]).all()
