@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -146,9 +149,33 @@ def test_a_failing_method_gives_a_note_and_the_others_still_run(photo, monkeypat
     assert results["octree"].ok
 
 
-def test_a_method_expected_to_take_too_long_is_left_out(photo):
-    results = compare_methods(photo, 64, methods=["max_coverage", "octree"], max_seconds=1e-6)
+def test_a_method_expected_to_take_too_long_is_not_started(photo, monkeypatch):
+    monkeypatch.setitem(methods._EXPECTED_RATE, "max_coverage", 1.0)  # a second per colour
+
+    def never(*args, **kwargs):
+        raise AssertionError("started anyway")
+
+    monkeypatch.setattr(methods, "_pillow", never)
+    results = compare_methods(photo, 64, methods=["max_coverage", "kmeans_rgb"])
     assert not results[0].ok and results[0].note.startswith("Left out")
+    assert "over the 10 s limit" in results[0].note
+    assert results[1].ok
+
+
+def test_a_method_that_takes_too_long_is_left_out_and_the_others_still_run(photo, monkeypatch):
+    release = threading.Event()
+    real = methods._bisecting
+
+    def slow(*args, **kwargs):
+        release.wait(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(methods, "_bisecting", slow)
+    started = time.perf_counter()
+    results = compare_methods(photo, 4, methods=["bisecting", "octree"], max_seconds=0.2)
+    release.set()
+    assert time.perf_counter() - started < 4
+    assert not results[0].ok and "longer than 0.2 s" in results[0].note
     assert results[1].ok
 
 
