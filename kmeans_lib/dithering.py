@@ -71,6 +71,16 @@ def dither(image: Image, quantization: Quantization) -> np.ndarray:
     return labels
 
 
+def centre_crop(image: Image, side: int) -> tuple[slice, slice]:
+    """Rows and columns of the picture's middle ``side`` × ``side`` pixels (fewer if smaller).
+
+    A crop shown at 100% shows dithering, which shrinking a picture averages away.
+    """
+    height, width = min(side, image.height), min(side, image.width)
+    top, left = (image.height - height) // 2, (image.width - width) // 2
+    return slice(top, top + height), slice(left, left + width)
+
+
 def dithered_png(
     image: Image, quantization: Quantization, labels: np.ndarray, *, compress_level: int = 6
 ) -> bytes:

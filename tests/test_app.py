@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from kmeans_app import cache
@@ -226,6 +227,10 @@ def test_a_picture_above_the_working_size_is_explored_smaller_and_downloads_full
     assert full.size == (100, 80)
     palette = {tuple(c) for c in cache.quantization(picture, k, "rgb", 0).palette.tolist()}
     assert {colour for _, colour in full.convert("RGB").getcolors(maxcolors=256)} <= palette
+    dithered_file = cache.redraw_png_on_click(picture, k, "rgb", 0, dither=True)()
+    dithered = Image.open(io.BytesIO(dithered_file))
+    assert dithered.size == (100, 80)
+    assert {colour for _, colour in dithered.convert("RGB").getcolors(maxcolors=256)} <= palette
 
 
 def test_compare_page_measures_every_method_on_the_default_picture() -> None:
@@ -251,3 +256,36 @@ def test_compare_page_works_on_an_upload() -> None:
     # Three colours: every method finds them exactly.
     assert (table["Colours"] == 3).all()
     assert np.isinf(table["PSNR (dB)"]).all()
+
+
+def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
+    """The bytes the download button ``key`` sends when clicked (its deferred callable's)."""
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
+    return deferred[button.proto.deferred_file_id]()
+
+
+def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatch) -> None:
+    deferred: dict[str, object] = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, *args, **kwargs):
+        file_id = add_deferred(self, data_callable, *args, **kwargs)
+        deferred[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    at = open_app({"k": "4"})
+    plain = Image.open(io.BytesIO(downloaded(at, "download_png", deferred)))
+    at.toggle(key="dither").set_value(True).run()
+    assert_no_problem(at)
+    assert "dithered" in next(b for b in at.get("download_button")).label
+    dithered = Image.open(io.BytesIO(downloaded(at, "download_png", deferred)))
+    assert plain.size == dithered.size == (640, 427)
+    plain_rgb, dithered_rgb = np.asarray(plain.convert("RGB")), np.asarray(dithered.convert("RGB"))
+    assert not np.array_equal(plain_rgb, dithered_rgb)
+    palette = {
+        tuple(c)
+        for c in cache.quantization(at.session_state["picture"], 4, "rgb", 0).palette.tolist()
+    }
+    assert {tuple(c) for c in dithered_rgb.reshape(-1, 3).tolist()} <= palette
+    assert any("Measured here: dithering" in m.value for m in at.markdown)
