@@ -21,7 +21,17 @@ import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_app.store import heavy_work, shared, store
-from kmeans_lib import dithering, figures, images, methods, metrics, palette_io, selection, tabular
+from kmeans_lib import (
+    dithering,
+    eye_test,
+    figures,
+    images,
+    methods,
+    metrics,
+    palette_io,
+    selection,
+    tabular,
+)
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
@@ -431,6 +441,24 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
         "Scoring k = 2 to 10 on samples…",
         lambda progress: selection.silhouette_sweep(
             points(spec), random_state=seed, progress=progress, elbow=elbow(spec, seed)
+        ),
+    )
+
+
+@shared()
+def smallest_unnoticeable_k(
+    source: Source, space: str, seed: int, threshold: float
+) -> eye_test.EyeTest:
+    """The smallest k whose redraw differs from the picture by at most ``threshold`` mean ΔE."""
+    return _with_progress(
+        "Searching for the smallest k that passes the eye test…",
+        lambda progress: eye_test.smallest_k(
+            points(PicturePoints(source, space)),
+            colours(source),
+            threshold=threshold,
+            colour_space=space,
+            random_state=seed,
+            progress=progress,
         ),
     )
 

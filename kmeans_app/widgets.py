@@ -9,6 +9,7 @@ import streamlit as st
 
 from kmeans_app import cache
 from kmeans_app.sources import PicturePoints, Source, TablePoints
+from kmeans_lib import eye_test
 from kmeans_lib.errors import InputError
 
 # A grey border at half opacity reads on both the light and the dark theme.
@@ -187,4 +188,45 @@ def choose_k_panel(
     st.caption(
         "Each band is one group; each sliver, one sampled point, as long as its silhouette. "
         "Bands that reach past the dashed average line are well separated groups."
+    )
+
+
+def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int], None]) -> None:
+    """The smallest k that passes the eye test, with its redraw and a button to use it."""
+    threshold = st.slider(
+        "Just-noticeable difference (mean ΔE)",
+        eye_test.MIN_THRESHOLD,
+        eye_test.MAX_THRESHOLD,
+        eye_test.JUST_NOTICEABLE,
+        step=0.1,
+        key="eye_threshold",
+        help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
+        "lower is stricter.",
+    )
+    found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+    n_colours = f"{found.n_colours:,}"
+    if found.k is None:
+        st.info(
+            f"No k up to {found.max_k} brings the redraw within a mean ΔE of {threshold:.1f}: "
+            f"even {found.max_k} colours (mean ΔE {found.delta_e[found.max_k]:.1f}) can be told "
+            f"from the original's {n_colours}. Try a larger threshold, or the CIELAB colour space."
+        )
+        return
+    k = found.k
+    st.success(
+        f"From k = {k} on, the redraw differs from the original by less than a just-noticeable "
+        f"difference on average: {k} colours instead of {n_colours}."
+    )
+    st.button(f"Use k = {k}", key="use_eye_k", type="primary", on_click=use_k, args=(k,))
+    left, right = st.columns(2)
+    left.image(cache.original_preview(source), caption="Original")
+    right.image(
+        cache.redraw_preview(source, k, space, seed),
+        caption=f"Redrawn with k = {k}",
+        output_format="PNG",
+    )
+    st.caption(
+        f"Each k tried was measured on {found.sample_size:,} random pixels, from a quick fit "
+        f"of the picture's colour histogram: {len(found.delta_e)} values of k in "
+        f"{found.seconds:.1f} s. The redraw shown is the full fit, usually a little closer."
     )

@@ -289,3 +289,24 @@ def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatc
     }
     assert {tuple(c) for c in dithered_rgb.reshape(-1, 3).tolist()} <= palette
     assert any("Measured here: dithering" in m.value for m in at.markdown)
+
+
+def test_eye_test_use_k_sets_k() -> None:
+    colours = [(200, 30, 30), (30, 160, 40), (40, 50, 210), (240, 230, 60), (20, 20, 20)]
+    at = upload(open_app({"k": "12"}), "five.png", png_bytes(colours))
+    at.switch_page("app_pages/choose_k.py").run()
+    assert_no_problem(at)
+    assert any("From k = 5 on" in message.value for message in at.success)
+    at.button(key="use_eye_k").click().run()
+    assert_no_problem(at)
+    assert at.number_input(key="k_number").value == 5
+    assert at.slider(key="k").value == 5
+
+
+def test_eye_test_says_so_when_no_k_is_enough() -> None:
+    at = open_app()
+    at.switch_page("app_pages/choose_k.py").run()
+    at.slider(key="eye_threshold").set_value(1.0).run()
+    assert_no_problem(at)
+    assert any("No k up to 256" in message.value for message in at.info)
+    assert not [button for button in at.button if button.key == "use_eye_k"]
