@@ -14,6 +14,7 @@ redraw are measured in exactly the same way for all of them:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -309,7 +310,8 @@ def compare_methods(
         Keys of :data:`METHODS`; all of them by default.
     random_state : int, default=0
     max_seconds : float, default=MAX_SECONDS
-        Methods that take longer on this picture, or are expected to, are left out.
+        Methods that take longer on this picture, or are expected to, are left
+        out; ``math.inf`` waits for every method.
     preview_max_side : int, default=PREVIEW_MAX_SIDE
     compress_level : int, default=6
         zlib's level for the palette PNGs whose sizes are compared.
@@ -381,7 +383,7 @@ def _measure(
 
     worker = threading.Thread(target=run, name=f"method-{method.key}", daemon=True)
     worker.start()
-    worker.join(max_seconds)
+    worker.join(None if math.isinf(max_seconds) else max_seconds)
     if not outcome:
         return _skipped(
             method,

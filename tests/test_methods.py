@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -190,3 +191,8 @@ def test_a_fully_transparent_picture_is_refused():
     image = Image(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), dtype=bool))
     with pytest.raises(InputError, match="transparent"):
         quantize_with(image, 2, "octree")
+
+
+def test_without_a_time_limit_every_method_is_waited_for(photo):
+    results = compare_methods(photo, 4, methods=["max_coverage", "octree"], max_seconds=math.inf)
+    assert all(result.ok for result in results)
