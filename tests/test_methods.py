@@ -168,15 +168,17 @@ def test_a_method_that_takes_too_long_is_left_out_and_the_others_still_run(photo
     real = methods._bisecting
 
     def slow(*args, **kwargs):
-        release.wait(5)
+        release.wait(60)  # held until the comparison has given up on it
         return real(*args, **kwargs)
 
     monkeypatch.setattr(methods, "_bisecting", slow)
     started = time.perf_counter()
-    results = compare_methods(photo, 4, methods=["bisecting", "octree"], max_seconds=0.2)
-    release.set()
-    assert time.perf_counter() - started < 4
-    assert not results[0].ok and "longer than 0.2 s" in results[0].note
+    try:
+        results = compare_methods(photo, 4, methods=["bisecting", "octree"], max_seconds=2.0)
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 30
+    assert not results[0].ok and "longer than 2 s" in results[0].note
     assert results[1].ok
 
 
