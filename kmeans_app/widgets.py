@@ -215,7 +215,8 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
     k = found.k
     st.success(
         f"From k = {k} on, the redraw differs from the original by less than a just-noticeable "
-        f"difference on average: {k} colours instead of {n_colours}."
+        f"difference on average (mean ΔE at most {threshold:.1f}): {k} colours instead of "
+        f"{n_colours}."
     )
     st.button(f"Use k = {k}", key="use_eye_k", type="primary", on_click=use_k, args=(k,))
     left, right = st.columns(2)
