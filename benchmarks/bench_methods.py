@@ -22,6 +22,8 @@ that each one's own time shows; those above it are marked.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
 import math
 import subprocess
 import sys
@@ -35,11 +37,16 @@ from sklearn.cluster import KMeans
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_quantize import peak_rss_mb  # noqa: E402
 from workloads import china, encode, photo_12mp  # noqa: E402
 
+from kmeans_app.memory import trim  # noqa: E402
 from kmeans_lib.clustering import image_points, quantize  # noqa: E402
-from kmeans_lib.dithering import dither, dithered_png, full_size_dithered_png  # noqa: E402
+from kmeans_lib.dithering import (  # noqa: E402
+    dither,
+    dithered_png,
+    full_size_dithered_memory,
+    full_size_dithered_png,
+)
 from kmeans_lib.eye_test import smallest_k  # noqa: E402
 from kmeans_lib.images import Image, load_image  # noqa: E402
 from kmeans_lib.methods import (  # noqa: E402
@@ -49,7 +56,7 @@ from kmeans_lib.methods import (  # noqa: E402
 )
 from kmeans_lib.metrics import Quality, quality, quality_of_labels  # noqa: E402
 from kmeans_lib.pixels import count_colours  # noqa: E402
-from kmeans_lib.rendering import full_size_png, indexed_png  # noqa: E402
+from kmeans_lib.rendering import full_size_memory, full_size_png, indexed_png  # noqa: E402
 
 KS = (16, 64)
 # The library's default fit may trail the every-pixel reference by at most this.
@@ -177,14 +184,33 @@ def bench_dithering(workloads: dict[str, Image]) -> None:
     print()
 
 
+def rss_mb(field: str) -> float:
+    """This process's ``VmRSS`` (now) or ``VmHWM`` (peak) in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def child(kind: str, path: str) -> None:
-    """Subprocess entry: one full-size download of the PNG at ``path``; print seconds, RSS."""
+    """Subprocess entry: one full-size download of the PNG at ``path``.
+
+    Prints the seconds, the resident memory before the download (the palette
+    only: the picture and its label map are freed, as the app's download
+    holds only the palette) and the peak during it.
+    """
     data = Path(path).read_bytes()
     fit = quantize(load_image(data), 16)
-    before = peak_rss_mb()
+    fit = dataclasses.replace(fit, labels=np.empty((0, 0), np.int16))
+    gc.collect()
+    trim()
+    # Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS.
+    Path("/proc/self/clear_refs").write_text("5")
+    before = rss_mb("VmRSS")
     start = time.perf_counter()
     (full_size_dithered_png if kind == "dithered" else full_size_png)(data, fit)
-    print(f"{time.perf_counter() - start:.2f} {before:.0f} {peak_rss_mb():.0f}")
+    print(f"{time.perf_counter() - start:.2f} {before:.0f} {rss_mb('VmHWM'):.0f}")
 
 
 def bench_download_memory(photo: np.ndarray) -> None:
@@ -192,7 +218,9 @@ def bench_download_memory(photo: np.ndarray) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "photo.png"
         path.write_bytes(encode(photo, "PNG"))
-        for kind in ("plain", "dithered"):
+        size = (photo.shape[1], photo.shape[0])
+        estimates = {"plain": full_size_memory(size), "dithered": full_size_dithered_memory(size)}
+        for kind, estimate in estimates.items():
             out = subprocess.run(
                 [sys.executable, __file__, "--child", kind, str(path)],
                 check=True,
@@ -201,8 +229,9 @@ def bench_download_memory(photo: np.ndarray) -> None:
             ).stdout.split()
             seconds, before, peak = map(float, out)
             print(
-                f"  {kind:<9} {seconds:.2f} s, peak RSS {peak:.0f} MB "
-                f"(+{peak - before:.0f} MB over the loaded picture and fit)"
+                f"  {kind:<9} {seconds:.2f} s, peak RSS {peak:.0f} MB: "
+                f"+{peak - before:.0f} MB over the {before:.0f} MB before it "
+                f"(estimate used to make room: {estimate / 1e6:.0f} MB)"
             )
     print()
 
