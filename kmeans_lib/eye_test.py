@@ -86,9 +86,9 @@ def _quick_centres(points: WeightedPoints, k: int, random_state: int) -> np.ndar
 
     Only the centres are needed, so unlike :func:`~kmeans_lib.clustering.fit_kmeans`
     nothing is assigned or measured on every colour. One start instead of three
-    took the search on china.jpg a third less time and moved its answer by 1 to 7
-    (of about 90 to 210): near the answer the mean ΔE changes by a few
-    hundredths per k, less than one start differs from another.
+    (a tenth to a quarter less time, on a busy machine) moved the answer on
+    china.jpg by 1 to 7 (of about 90 to 210): near the answer the mean ΔE changes
+    by a few hundredths per k, less than one start differs from another.
     """
     summary = points.coarse if points.coarse is not None and points.coarse.n_points > k else points
     if summary.n_points <= k:
