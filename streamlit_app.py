@@ -47,6 +47,12 @@ PAGES = [
         icon=":material/view_in_ar:",
         url_path="explore-3d",
     ),
+    st.Page(
+        "app_pages/compare.py",
+        title="Compare methods",
+        icon=":material/compare:",
+        url_path="compare",
+    ),
     YOUR_DATA,
     st.Page(
         "app_pages/how_it_works.py",

@@ -24,3 +24,10 @@ st.caption(
 strip = cache.redraw_strip(settings.picture, settings.space, settings.seed)
 for column, (k, png) in zip(st.columns(len(strip)), strip, strict=True):
     column.image(png, caption=f"k = {k}", output_format="PNG")
+
+st.subheader("The eye test, measured")
+st.caption(
+    "The smallest k whose redraw a person can hardly tell from the original: the average "
+    "colour difference (mean ΔE, CIEDE2000) at or below a just-noticeable difference."
+)
+widgets.eye_test_panel(settings.picture, settings.space, settings.seed, state.set_k)

@@ -50,14 +50,29 @@ st.markdown(
 # Filled in last: on a large photo the two PNG encodings take a second or two.
 file_size_line = st.empty()
 
+st.subheader("Dithering")
+dither = st.toggle(
+    "Dither (Floyd–Steinberg)",
+    key="dither",
+    help="Same palette, painted differently: each pixel passes its colour error on to the "
+    "pixels after it, so areas between two palette colours become a fine mix of both.",
+)
+if dither:
+    widgets.dither_comparison(source, k, space, seed)
+else:
+    st.caption(
+        "Dithering mixes the palette's colours in fine patterns to suggest the ones it lacks. "
+        "Turn it on to compare it with the plain redraw; the download then follows."
+    )
+
 st.subheader("Downloads")
 stem = source.name.rsplit(".", 1)[0]
 png, csv, json, gpl = st.columns(4)
 png.download_button(
-    "Redrawn picture (PNG, full size)",
+    f"Redrawn picture ({'dithered ' if dither else ''}PNG, full size)",
     # Built only when clicked: a full-size PNG can take seconds and megabytes.
-    data=cache.redraw_png_on_click(source, k, space, seed),
-    file_name=f"{stem}-{k}-colours.png",
+    data=cache.redraw_png_on_click(source, k, space, seed, dither=dither),
+    file_name=f"{stem}-{k}-colours{'-dithered' if dither else ''}.png",
     mime="image/png",
     key="download_png",
     on_click="ignore",

@@ -21,7 +21,17 @@ import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_app.store import heavy_work, shared, store
-from kmeans_lib import figures, images, metrics, palette_io, selection, tabular
+from kmeans_lib import (
+    dithering,
+    eye_test,
+    figures,
+    images,
+    methods,
+    metrics,
+    palette_io,
+    selection,
+    tabular,
+)
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
@@ -34,7 +44,7 @@ from kmeans_lib.images import (
     load_sample,
     resize_to_fit,
 )
-from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe
+from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe, take_rows
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.rendering import (
@@ -53,6 +63,8 @@ from kmeans_lib.rendering import (
 # so previews stay below that (and below the 1,600 px the design allows).
 PREVIEW_MAX_SIDE = 1400
 THUMBNAIL_MAX_SIDE = 320
+# The side of the crops that show dithering at 100%.
+CROP_SIDE = 400
 STRIP_KS = (2, 3, 4, 8, 16, 32)
 PIXEL_TABLE_MAX_ROWS = 300_000
 # Larger uploads are explored at this size; their downloads stay full size.
@@ -158,20 +170,26 @@ def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     return painted_png(small_image(source), quantization(source, k, space, seed), compress_level=1)
 
 
-def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callable[[], bytes]:
+def redraw_png_on_click(
+    source: Source, k: int, space: str, seed: int, dither: bool = False
+) -> Callable[[], bytes]:
     """A callable that builds the full-size redraw PNG when a download is clicked.
 
     Not cached: Streamlit runs it in a thread without a script context, and a
     full-size PNG is not worth keeping in memory after it was sent. It holds
     only the keys, so a page left open pins no picture. A picture explored at a
-    working size is decoded again at full size and painted with the palette;
-    the store first makes room for that (:func:`~kmeans_lib.rendering.full_size_memory`).
+    working size is decoded again at full size and painted with the palette
+    (dithered whole with ``dither``); the store first makes room for that
+    (:func:`~kmeans_lib.rendering.full_size_memory`).
     """
 
     def build() -> bytes:
         with heavy_work():
             picture, result = image(source), quantization(source, k, space, seed)
             if picture.original_size is None:
+                if dither:
+                    labels = dithered_labels(source, k, space, seed)
+                    return dithering.dithered_png(picture, result, labels)
                 try:
                     return indexed_png(picture, result)
                 except InputError:  # 256 colours plus transparency: no palette PNG
@@ -182,10 +200,49 @@ def redraw_png_on_click(source: Source, k: int, space: str, seed: int) -> Callab
             # picture and the store's entries, which make_room drops.
             palette_only = dataclasses.replace(result, labels=np.empty((0, 0), np.int16))
             del picture, result
+            if dither:
+                store().make_room(dithering.full_size_dithered_memory(size))
+                return dithering.full_size_dithered_png(source.data, palette_only)
             store().make_room(full_size_memory(size))
             return full_size_png(source.data, palette_only)
 
     return build
+
+
+@shared("Dithering…")
+def dithered_labels(source: Source, k: int, space: str, seed: int) -> np.ndarray:
+    """Every pixel's palette index with Floyd–Steinberg dithering (-1 where transparent)."""
+    return dithering.dither(image(source), quantization(source, k, space, seed))
+
+
+@shared()
+def dithered_quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
+    """MSE, PSNR and mean ΔE between the picture and its dithered redraw."""
+    palette = quantization(source, k, space, seed).palette
+    return metrics.quality_of_labels(
+        image(source), palette, dithered_labels(source, k, space, seed)
+    )
+
+
+@shared()
+def dithered_png_size(source: Source, k: int, space: str, seed: int) -> int:
+    """Bytes of the dithered redraw as a palette PNG, at the file-size comparison's level."""
+    picture, result = image(source), quantization(source, k, space, seed)
+    labels = dithered_labels(source, k, space, seed)
+    return len(dithering.dithered_png(picture, result, labels, compress_level=FILE_SIZE_LEVEL))
+
+
+@shared()
+def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, bytes]:
+    """The middle of the plain and of the dithered redraw at 100%, as PNGs."""
+    picture, result = image(source), quantization(source, k, space, seed)
+    window = dithering.centre_crop(picture, CROP_SIDE)
+    opaque = None if picture.opaque is None else picture.opaque[window]
+    plain = result.labels[window]
+    dithered = dithered_labels(source, k, space, seed)[window]
+    return tuple(
+        encode_png(take_rows(result.palette, labels), opaque) for labels in (plain, dithered)
+    )
 
 
 @shared()
@@ -295,6 +352,45 @@ def first_pixels(source: Source, n: int) -> pd.DataFrame:
     return pixel_dataframe(Image(image(source).opaque_pixels()[:n][np.newaxis]))
 
 
+# --- other methods ------------------------------------------------------------------------
+
+
+@shared()
+def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
+    """Every method of :data:`~kmeans_lib.methods.METHODS` on the picture at ``k``, measured.
+
+    Only the small previews are kept: at 12 MP each method's full label map
+    would take 24 MB.
+    """
+    return _with_progress(
+        "Redrawing the picture with every method…",
+        lambda progress: methods.compare_methods(
+            image(source), k, random_state=seed, compress_level=FILE_SIZE_LEVEL, progress=progress
+        ),
+    )
+
+
+@shared()
+def comparison_previews(source: Source, k: int, seed: int) -> list[bytes | None]:
+    """Each method's small redraw as a PNG (None for a method that did not run)."""
+    return [
+        None if result.preview is None else encode_png(result.preview.pixels, result.preview.opaque)
+        for result in comparison(source, k, seed)
+    ]
+
+
+@shared()
+def comparison_table(source: Source, k: int, seed: int) -> pd.DataFrame:
+    """The measured methods as a sortable table."""
+    return methods.comparison_frame(comparison(source, k, seed))
+
+
+@shared()
+def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
+    """PSNR against time for every method that ran."""
+    return figures.methods_figure(comparison(source, k, seed))
+
+
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
@@ -373,6 +469,24 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
             n_init=_sweep_starts(spec),
             progress=progress,
             elbow=elbow(spec, seed),
+        ),
+    )
+
+
+@shared()
+def smallest_unnoticeable_k(
+    source: Source, space: str, seed: int, threshold: float
+) -> eye_test.EyeTest:
+    """The smallest k whose redraw differs from the picture by at most ``threshold`` mean ΔE."""
+    return _with_progress(
+        "Searching for the smallest k that passes the eye test…",
+        lambda progress: eye_test.smallest_k(
+            points(PicturePoints(source, space)),
+            colours(source),
+            threshold=threshold,
+            colour_space=space,
+            random_state=seed,
+            progress=progress,
         ),
     )
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from kmeans_app import cache
 from kmeans_app.sources import PicturePoints, Source, TablePoints
+from kmeans_lib import eye_test
 from kmeans_lib.errors import InputError
 
 # A grey border at half opacity reads on both the light and the dark theme.
@@ -53,6 +54,13 @@ PER_K_FORMATS = {
     "Davies-Bouldin": st.column_config.NumberColumn(format="%.3f"),
 }
 
+METHOD_FORMATS = {
+    "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+    "Mean ΔE": st.column_config.NumberColumn(format="%.2f"),
+    "Time (s)": st.column_config.NumberColumn(format="%.2f"),
+    "Palette PNG (kB)": st.column_config.NumberColumn(format="%.0f"),
+}
+
 
 def percent(share: float) -> str:
     """A share (0–1) as a short percentage, without rounding small shares to zero."""
@@ -75,6 +83,52 @@ def file_size_comparison(source: Source, k: int, space: str, seed: int) -> str:
         f"Saved as PNG with the same quick compression, the picture takes "
         f"{file_size(sizes.original_png)} in full colour and {file_size(sizes.indexed_png)} "
         f"with {n_colours} colours: **{sizes.ratio:.1f}× smaller**."
+    )
+
+
+def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
+    """The plain and dithered redraws' middles at 100%, and what dithering changed."""
+    plain_crop, dithered_crop = cache.dither_crops(source, k, space, seed)
+    left, right = st.columns(2)
+    left.image(
+        plain_crop, caption="Plain, at 100% (the middle of the picture)", output_format="PNG"
+    )
+    right.image(dithered_crop, caption="Dithered, at 100%, same palette", output_format="PNG")
+    plain, dithered = (
+        cache.quality(source, k, space, seed),
+        cache.dithered_quality(source, k, space, seed),
+    )
+    dithered_size = cache.dithered_png_size(source, k, space, seed)
+    try:
+        plain_size = cache.file_sizes(source, k, space, seed).indexed_png
+    except InputError:  # 256 colours plus transparency: no palette PNG to compare with
+        plain_size = None
+    st.dataframe(
+        {
+            "": ["Plain", "Dithered"],
+            "PSNR (dB)": [round(plain.psnr, 2), round(dithered.psnr, 2)],
+            "Mean ΔE": [round(plain.mean_delta_e, 2), round(dithered.mean_delta_e, 2)],
+            "Palette PNG": [
+                None if plain_size is None else file_size(plain_size),
+                file_size(dithered_size),
+            ],
+        },
+        hide_index=True,
+        key="dither_table",
+    )
+    size_words = (
+        ""
+        if plain_size is None
+        else f" The palette PNG is {file_size(dithered_size)} instead of "
+        f"{file_size(plain_size)}: {dithered_size / plain_size:.1f}× "
+        f"{'larger' if dithered_size >= plain_size else 'the size'}, because fine patterns "
+        "compress worse than flat areas."
+    )
+    st.markdown(
+        f"Measured here: dithering moves PSNR from {plain.psnr:.1f} to {dithered.psnr:.1f} dB "
+        f"and the mean ΔE from {plain.mean_delta_e:.1f} to {dithered.mean_delta_e:.1f}: pixel "
+        "by pixel each colour may be further off, but from a little distance the mix looks "
+        f"smoother, with fewer visible bands.{size_words}"
     )
 
 
@@ -146,4 +200,46 @@ def choose_k_panel(
     st.caption(
         "Each band is one group; each sliver, one sampled point, as long as its silhouette. "
         "Bands that reach past the dashed average line are well separated groups."
+    )
+
+
+def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int], None]) -> None:
+    """The smallest k that passes the eye test, with its redraw and a button to use it."""
+    threshold = st.slider(
+        "Just-noticeable difference (mean ΔE)",
+        eye_test.MIN_THRESHOLD,
+        eye_test.MAX_THRESHOLD,
+        eye_test.JUST_NOTICEABLE,
+        step=0.1,
+        key="eye_threshold",
+        help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
+        "lower is stricter.",
+    )
+    found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+    n_colours = f"{found.n_colours:,}"
+    if found.k is None:
+        st.info(
+            f"No k up to {found.max_k} brings the redraw within a mean ΔE of {threshold:.1f}: "
+            f"even {found.max_k} colours (mean ΔE {found.delta_e[found.max_k]:.1f}) can be told "
+            f"from the original's {n_colours}. Try a larger threshold, or the CIELAB colour space."
+        )
+        return
+    k = found.k
+    st.success(
+        f"From k = {k} on, the redraw differs from the original by less than a just-noticeable "
+        f"difference on average (mean ΔE at most {threshold:.1f}): {k} colours instead of "
+        f"{n_colours}."
+    )
+    st.button(f"Use k = {k}", key="use_eye_k", type="primary", on_click=use_k, args=(k,))
+    left, right = st.columns(2)
+    left.image(cache.original_preview(source), caption="Original")
+    right.image(
+        cache.redraw_preview(source, k, space, seed),
+        caption=f"Redrawn with k = {k}",
+        output_format="PNG",
+    )
+    st.caption(
+        f"Each k tried was measured on {found.sample_size:,} random pixels, from a quick fit "
+        f"of the picture's colour histogram: {len(found.delta_e)} values of k in "
+        f"{found.seconds:.1f} s. The redraw shown is the full fit, usually a little closer."
     )

@@ -152,6 +152,15 @@ def check_k(k: int) -> int:
     return int(k)
 
 
+def check_visible(colours: ColourCounts) -> None:
+    """Raise InputError when an image has no opaque pixel, so no colour to group."""
+    if colours.n_colours == 0:
+        raise InputError(
+            "Every pixel of this image is transparent, so there are no colours to "
+            "group. Choose an image with visible pixels."
+        )
+
+
 def _bin_codes(colours: np.ndarray, shift: int) -> np.ndarray:
     """Each colour's RGB bin, ``8 - shift`` bits per channel, as one integer."""
     c = colours >> shift
@@ -527,11 +536,7 @@ def quantize(
         raise InputError(
             "These colour counts belong to another picture. Count this picture's colours again."
         )
-    if colours.n_colours == 0:
-        raise InputError(
-            "Every pixel of this image is transparent, so there are no colours to "
-            "group. Choose an image with visible pixels."
-        )
+    check_visible(colours)
     if points is None:
         points = image_points(colours, colour_space)
     elif points.n_points != colours.n_colours:
@@ -539,45 +544,116 @@ def quantize(
             "These points belong to another picture or colour count. Build them again."
         )
     fit = fit_kmeans(points, k, random_state=random_state)
+    return assemble_quantization(
+        image,
+        k,
+        colours,
+        fit.labels,
+        to_srgb(fit.centers, colour_space),
+        colour_space=colour_space,
+        random_state=random_state,
+        inertia=fit.inertia,
+        n_iter=fit.n_iter,
+        started=start,
+        pixel_index=pixel_index,
+    )
 
-    counts = np.bincount(fit.labels, weights=colours.counts, minlength=fit.n_clusters)
+
+def assemble_quantization(
+    image: Image,
+    k: int,
+    colours: ColourCounts,
+    colour_labels: np.ndarray,
+    centroids: np.ndarray,
+    *,
+    colour_space: str = "rgb",
+    random_state: int = 0,
+    inertia: float | None = None,
+    n_iter: int = 0,
+    started: float | None = None,
+    pixel_index: np.ndarray | None = None,
+    method: str = "k-means",
+) -> Quantization:
+    """A :class:`Quantization` from a palette and the palette index of each distinct colour.
+
+    Shared by :func:`quantize` and the other methods of :mod:`kmeans_lib.methods`:
+    palette entries no colour uses are dropped and the rest ordered by use.
+
+    Parameters
+    ----------
+    image : Image
+    k : int
+        The number of colours asked for.
+    colours : ColourCounts
+        The image's distinct colours.
+    colour_labels : ndarray of int, shape (m,)
+        Index into ``centroids`` of each distinct colour.
+    centroids : ndarray of float, shape (n, 3)
+        The palette in sRGB 0-255, unrounded.
+    colour_space : {"rgb", "lab"}, default="rgb"
+        Where the method measured distances.
+    random_state : int, default=0
+    inertia : float, optional
+        In ``colour_space``; measured in RGB against the rounded palette when not given.
+    n_iter : int, default=0
+    started : float, optional
+        ``time.perf_counter()`` when the work began: ``fit_seconds`` runs from there.
+    pixel_index : ndarray of int, optional
+        From :func:`~kmeans_lib.pixels.count_colours_with_index`: labels the
+        pixels with one gather instead of looking every pixel's colour up.
+    method : str, default="k-means"
+        Names the method in the note when it gave fewer colours than asked for.
+
+    Returns
+    -------
+    Quantization
+    """
+    started = time.perf_counter() if started is None else started
+    n_entries = len(centroids)
+    counts = np.bincount(colour_labels, weights=colours.counts, minlength=n_entries)
     counts = counts.astype(np.int64)
     order = np.argsort(-counts, kind="stable")
-    rank = np.empty_like(order)
+    order = order[counts[order] > 0]  # unused entries sort last
+    rank = np.full(n_entries, -1, dtype=np.intp)
     rank[order] = np.arange(len(order))
-    colour_labels = rank[fit.labels].astype(np.int16)
-    centroids = to_srgb(fit.centers[order], colour_space)
+    colour_labels = rank[colour_labels].astype(np.int16)
+    centroids = np.asarray(centroids, dtype=np.float64)[order]
+    palette = np.rint(centroids).astype(np.uint8)
+    if inertia is None:
+        residuals = colours.colours - palette[colour_labels].astype(np.float64)
+        inertia = float(colours.counts @ np.einsum("ij,ij->i", residuals, residuals))
 
     if pixel_index is None:
         labels = map_colours(image, colours.colours, colour_labels, fill=-1)
     else:  # one gather instead of a pass that codes every pixel again
         labels = place_opaque(image, take_rows(colour_labels, pixel_index), fill=-1)
 
+    n_used = len(order)
     note = None
     if colours.n_colours < k:
         note = (
             f"This image has only {colours.n_colours:,} distinct colour"
             f"{'s' if colours.n_colours != 1 else ''}, so the palette has "
-            f"{fit.n_clusters} instead of the {k} asked for."
+            f"{n_used} instead of the {k} asked for."
         )
-    elif fit.n_clusters < k:
+    elif n_used < k:
         note = (
-            f"k-means could only separate {fit.n_clusters} groups of colours in this "
-            f"image, so the palette has {fit.n_clusters} instead of the {k} asked for."
+            f"{method} could only separate {n_used} groups of colours in this "
+            f"image, so the palette has {n_used} instead of the {k} asked for."
         )
     return Quantization(
         k_requested=k,
         colour_space=colour_space,
         random_state=random_state,
-        palette=np.rint(centroids).astype(np.uint8),
+        palette=palette,
         centroids=centroids,
         counts=counts[order],
         shares=counts[order] / counts.sum(),
         labels=labels,
         colours=colours,
         colour_labels=colour_labels,
-        inertia=fit.inertia,
-        n_iter=fit.n_iter,
-        fit_seconds=time.perf_counter() - start,
+        inertia=inertia,
+        n_iter=n_iter,
+        fit_seconds=time.perf_counter() - started,
         note=note,
     )

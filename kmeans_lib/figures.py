@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from kmeans_lib.clustering import Quantization
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
+from kmeans_lib.methods import MethodResult
 from kmeans_lib.pixels import ColourCounts
 from kmeans_lib.selection import (
     ElbowCurve,
@@ -460,5 +461,34 @@ def table_scatter_3d(
             zaxis_title=str(columns[2]),
         ),
         legend=dict(itemsizing="constant"),
+    )
+    return figure
+
+
+def methods_figure(results: Sequence[MethodResult]) -> go.Figure:
+    """PSNR against time for each method that ran, one labelled marker each.
+
+    Time is on a log axis: the methods span from hundredths of a second to seconds.
+    """
+    ran = [result for result in results if result.ok]
+    figure = _figure("Quality against time")
+    figure.add_trace(
+        go.Scatter(
+            x=[result.seconds for result in ran],
+            y=[result.quality.psnr for result in ran],
+            mode="markers+text",
+            text=[result.name for result in ran],
+            textposition="top center",
+            customdata=[result.quality.mean_delta_e for result in ran],
+            marker=dict(size=12, line=dict(width=1, color=_EDGE)),
+            hovertemplate="%{text}<br>%{y:.2f} dB, mean ΔE %{customdata:.2f}, "
+            "%{x:.2f} s<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title="Time to compute (seconds, log scale)",
+        yaxis_title="PSNR (dB): higher is closer to the original",
+        xaxis_type="log",
+        showlegend=False,
     )
     return figure

@@ -114,15 +114,18 @@ def indexed_png(image: Image, quantization: Quantization, *, compress_level: int
             "them for colours plus one for its transparent pixels. Choose 255 "
             "colours or fewer to save it as a palette PNG."
         )
-    return _labels_png(
+    return labels_png(
         quantization.labels, quantization.palette, image.has_transparency, compress_level
     )
 
 
-def _labels_png(
+def labels_png(
     labels: np.ndarray, palette: np.ndarray, transparent: bool, compress_level: int
 ) -> bytes:
-    """Palette indices (int, -1 where transparent) as a palette PNG of ``palette``."""
+    """Palette indices (int, -1 where transparent) as a palette PNG of ``palette``.
+
+    With ``transparent``, the entry after ``palette`` is fully transparent.
+    """
     # int -> uint8 turns -1 (transparent) into 255; it is then set to the extra entry.
     indices = labels.astype(np.uint8)
     if transparent:
@@ -187,7 +190,7 @@ def painted_png(image: Image, quantization: Quantization, *, compress_level: int
     palette = quantization.palette
     if image.has_transparency and len(palette) >= _PNG_MAX_PALETTE:
         return encode_png(take_rows(palette, labels), image.opaque, compress_level=compress_level)
-    return _labels_png(labels, palette, image.has_transparency, compress_level)
+    return labels_png(labels, palette, image.has_transparency, compress_level)
 
 
 def _nearest_centres(colours: np.ndarray, centres: np.ndarray, space: str) -> np.ndarray:
@@ -315,7 +318,7 @@ def full_size_png(
                 paint_rows(top, min(top + band_rows, im.height))
                 for top in range(0, im.height, band_rows)
             )
-            return _stream_palette_png(
+            return stream_palette_png(
                 bands, im.size, quantization.palette, transparent, DOWNLOAD_COMPRESS_LEVEL
             )
         # Turned by its EXIF orientation: painted whole (a byte a pixel), then
@@ -327,7 +330,7 @@ def full_size_png(
     shown = _ORIENT[orientation](indices)
     bands = (shown[top : top + band_rows] for top in range(0, shown.shape[0], band_rows))
     size = (shown.shape[1], shown.shape[0])
-    return _stream_palette_png(
+    return stream_palette_png(
         bands, size, quantization.palette, transparent, DOWNLOAD_COMPRESS_LEVEL
     )
 
@@ -345,7 +348,7 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def _stream_palette_png(
+def stream_palette_png(
     bands: Iterable[np.ndarray],
     size: tuple[int, int],
     palette: np.ndarray,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from sklearn.exceptions import ConvergenceWarning
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from table_files import (
     OLE_HEADER,
@@ -34,6 +35,7 @@ PAGES = [
     "app_pages/redraw.py",
     "app_pages/choose_k.py",
     "app_pages/explore_3d.py",
+    "app_pages/compare.py",
     "app_pages/your_data.py",
     "app_pages/how_it_works.py",
 ]
@@ -383,3 +385,86 @@ def test_a_picture_above_the_working_size_is_explored_smaller_and_downloads_full
     assert full.size == (100, 80)
     palette = {tuple(c) for c in cache.quantization(picture, k, "rgb", 0).palette.tolist()}
     assert {colour for _, colour in full.convert("RGB").getcolors(maxcolors=256)} <= palette
+    dithered_file = cache.redraw_png_on_click(picture, k, "rgb", 0, dither=True)()
+    dithered = Image.open(io.BytesIO(dithered_file))
+    assert dithered.size == (100, 80)
+    assert {colour for _, colour in dithered.convert("RGB").getcolors(maxcolors=256)} <= palette
+
+
+def test_compare_page_measures_every_method_on_the_default_picture() -> None:
+    at = open_app({"k": "6"})
+    at.switch_page("app_pages/compare.py").run()
+    assert_no_problem(at)
+    table = at.dataframe[0].value
+    assert "k-means in RGB (this app)" in set(table["Method"])
+    assert "Median cut (Pillow)" in set(table["Method"])
+    assert (table["Colours"] <= 6).all()
+    results = cache.comparison(at.session_state["picture"], 6, 0)
+    assert len(table) == sum(result.ok for result in results) >= 7
+    captions = [caption.value for caption in at.caption]
+    assert sum(caption.startswith("PSNR ") for caption in captions) == len(table)
+
+
+def test_compare_page_works_on_an_upload() -> None:
+    at = upload(open_app(), "flag.png", png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)]))
+    at.switch_page("app_pages/compare.py").run()
+    assert_no_problem(at)
+    table = at.dataframe[0].value
+    assert len(table) >= 7
+    # Three colours: every method finds them exactly.
+    assert (table["Colours"] == 3).all()
+    assert np.isinf(table["PSNR (dB)"]).all()
+
+
+def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
+    """The bytes the download button ``key`` sends when clicked (its deferred callable's)."""
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
+    return deferred[button.proto.deferred_file_id]()
+
+
+def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatch) -> None:
+    deferred: dict[str, object] = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, *args, **kwargs):
+        file_id = add_deferred(self, data_callable, *args, **kwargs)
+        deferred[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    at = open_app({"k": "4"})
+    plain = Image.open(io.BytesIO(downloaded(at, "download_png", deferred)))
+    at.toggle(key="dither").set_value(True).run()
+    assert_no_problem(at)
+    assert "dithered" in next(b for b in at.get("download_button")).label
+    dithered = Image.open(io.BytesIO(downloaded(at, "download_png", deferred)))
+    assert plain.size == dithered.size == (640, 427)
+    plain_rgb, dithered_rgb = np.asarray(plain.convert("RGB")), np.asarray(dithered.convert("RGB"))
+    assert not np.array_equal(plain_rgb, dithered_rgb)
+    palette = {
+        tuple(c)
+        for c in cache.quantization(at.session_state["picture"], 4, "rgb", 0).palette.tolist()
+    }
+    assert {tuple(c) for c in dithered_rgb.reshape(-1, 3).tolist()} <= palette
+    assert any("Measured here: dithering" in m.value for m in at.markdown)
+
+
+def test_eye_test_use_k_sets_k() -> None:
+    colours = [(200, 30, 30), (30, 160, 40), (40, 50, 210), (240, 230, 60), (20, 20, 20)]
+    at = upload(open_app({"k": "12"}), "five.png", png_bytes(colours))
+    at.switch_page("app_pages/choose_k.py").run()
+    assert_no_problem(at)
+    assert any("From k = 5 on" in message.value for message in at.success)
+    at.button(key="use_eye_k").click().run()
+    assert_no_problem(at)
+    assert at.number_input(key="k_number").value == 5
+    assert at.slider(key="k").value == 5
+
+
+def test_eye_test_says_so_when_no_k_is_enough() -> None:
+    at = open_app()
+    at.switch_page("app_pages/choose_k.py").run()
+    at.slider(key="eye_threshold").set_value(1.0).run()
+    assert_no_problem(at)
+    assert any("No k up to 256" in message.value for message in at.info)
+    assert not [button for button in at.button if button.key == "use_eye_k"]

@@ -10,8 +10,8 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 from kmeans_lib.clustering import quantize
 from kmeans_lib.errors import InputError
-from kmeans_lib.images import Image
-from kmeans_lib.metrics import Quality, quality
+from kmeans_lib.images import Image, load_sample, resize_to_fit
+from kmeans_lib.metrics import Quality, quality, quality_of_labels
 from kmeans_lib.rendering import redraw
 
 RNG = np.random.default_rng(5)
@@ -109,3 +109,15 @@ def test_mean_delta_e_of_many_colours_is_measured_on_a_sample_close_to_the_exact
     assert sampled.mean_delta_e == pytest.approx(exact.mean_delta_e, rel=0.02)
     assert quality(image, q, delta_e_sample=5_000, random_state=1) == sampled
     assert quality(image, q, delta_e_sample=q.colours.n_colours) == exact
+
+
+def test_quality_of_labels_agrees_with_quality_for_the_plain_redraw():
+    image = resize_to_fit(load_sample("china"), 200)
+    result = quantize(image, 8)
+    plain = quality(image, result)
+    per_pixel = quality_of_labels(image, result.palette, result.labels)
+    assert per_pixel.mse == pytest.approx(plain.mse, rel=1e-9)
+    assert per_pixel.mean_delta_e == pytest.approx(plain.mean_delta_e, rel=1e-5)
+    sampled = quality_of_labels(image, result.palette, result.labels, delta_e_sample=5_000)
+    assert sampled.mse == pytest.approx(plain.mse, rel=1e-9)
+    assert sampled.mean_delta_e == pytest.approx(plain.mean_delta_e, rel=0.05)

@@ -13,6 +13,8 @@ from app_driver import PAGES, AppPage, k_slider, open_app, rerun, slider_value, 
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+from kmeans_lib.methods import libimagequant_available, method_keys
+
 pytestmark = pytest.mark.e2e
 
 # The share of the 3D plot's pixels that must differ from its background. Drawn by WebGL,
@@ -58,7 +60,10 @@ def test_choose_k_draws_the_elbow_and_use_k_sets_k(page: Page) -> None:
     open_app(page, "/choose-k?k=1")
     elbow = page.locator(".st-key-elbow_chart")
     expect(elbow.locator(".scatterlayer .trace").first).to_be_attached()
-    use_k = page.get_by_role("button", name=re.compile(r"^Use k = \d+$"))
+    # The elbow's button (the eye test may show a "Use k" button of its own).
+    use_k = page.locator(".st-key-use_knee").get_by_role(
+        "button", name=re.compile(r"^Use k = \d+$")
+    )
     expect(use_k).to_be_visible()
     knee = int(use_k.inner_text().rsplit("=", 1)[1])
     expect(elbow.get_by_text(f"Elbow at k = {knee}")).to_be_attached()
@@ -66,6 +71,26 @@ def test_choose_k_draws_the_elbow_and_use_k_sets_k(page: Page) -> None:
         use_k.click()
     expect(page).to_have_url(re.compile(rf"[?&]k={knee}(&|$)"))
     assert slider_value(k_slider(page)) == knee
+
+
+def test_compare_page_shows_every_methods_redraw(page: Page) -> None:
+    open_app(page, "/compare?k=6")
+    wait_for_images(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    cards = page.locator("[class*='st-key-method_']")
+    expect(cards).to_have_count(len(method_keys()))
+    for key in method_keys():
+        card = page.locator(f".st-key-method_{key}")
+        if key == "libimagequant" and not libimagequant_available():
+            expect(card.get_by_text("without libimagequant")).to_be_visible()
+            continue
+        image = card.get_by_test_id("stImage").locator("img")
+        expect(image).to_be_visible()
+        assert image.evaluate("(img) => img.naturalWidth") > 100
+        expect(card.get_by_text(re.compile(r"^PSNR \d+\.\d\d dB"))).to_be_visible()
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible()
+    expect(page.locator(".st-key-methods_chart .scatterlayer .trace")).to_have_count(1)
 
 
 def test_pixel_table_download_is_a_csv(page: Page) -> None:
