@@ -215,6 +215,16 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
         help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
         "lower is stricter.",
     )
+    # On request: the search fits up to a dozen k, and Choose k's first visit
+    # should show the elbow without waiting for it. Once asked, it stays on.
+    if not st.session_state.get("eye_test_on"):
+        st.button(
+            "Find this k",
+            key="run_eye_test",
+            on_click=st.session_state.update,
+            kwargs={"eye_test_on": True},
+        )
+        return
     found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
     n_colours = f"{found.n_colours:,}"
     if found.k is None:

@@ -454,6 +454,9 @@ def test_eye_test_use_k_sets_k() -> None:
     at = upload(open_app({"k": "12"}), "five.png", png_bytes(colours))
     at.switch_page("app_pages/choose_k.py").run()
     assert_no_problem(at)
+    # The search waits until it is asked for.
+    assert not any("From k =" in message.value for message in at.success)
+    at.button(key="run_eye_test").click().run()
     assert any("From k = 5 on" in message.value for message in at.success)
     at.button(key="use_eye_k").click().run()
     assert_no_problem(at)
@@ -464,6 +467,7 @@ def test_eye_test_use_k_sets_k() -> None:
 def test_eye_test_says_so_when_no_k_is_enough() -> None:
     at = open_app()
     at.switch_page("app_pages/choose_k.py").run()
+    at.button(key="run_eye_test").click().run()
     at.slider(key="eye_threshold").set_value(1.0).run()
     assert_no_problem(at)
     assert any("No k up to 256" in message.value for message in at.info)
