@@ -87,20 +87,23 @@ st.caption(
 )
 spec = TablePoints(source, tuple(chosen), scaling, sheet)
 prepared = cache.prepared_table(spec)
-dropped = prepared.rows_dropped
+dropped, rows_used, sweep_note = prepared.rows_dropped, prepared.rows_used, prepared.sweep_note
+# This page's callbacks live on in the session between runs, and with them every
+# name defined here: none may hold on to the table's points.
+del prepared
 left_out = (
     f" ({dropped:,} row{'s' * (dropped != 1)} with missing or infinite values left out)"
     if dropped
     else ""
 )
-st.caption(f"Clustering {prepared.rows_used:,} rows on {len(chosen)} columns{left_out}.")
+st.caption(f"Clustering {rows_used:,} rows on {len(chosen)} columns{left_out}.")
 
 st.session_state.setdefault("table_k", DEFAULT_TABLE_K)
 k = st.slider("Number of groups (k)", 1, 20, key="table_k")
-widgets.choose_k_panel(spec, seed, k, set_table_k, note=prepared.sweep_note)
+widgets.choose_k_panel(spec, seed, k, set_table_k, note=sweep_note)
 
 st.subheader(f"The {k} groups")
-if note := prepared.groups_note(cache.fit(spec, k, seed).n_clusters, k):
+if note := cache.prepared_table(spec).groups_note(cache.fit(spec, k, seed).n_clusters, k):
     st.info(note)
 st.caption("Rows in each group; where the table has a column of known classes, split by it.")
 st.dataframe(cache.cluster_sizes(spec, k, seed), key="cluster_sizes")
