@@ -204,9 +204,7 @@ def _bin_members(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> Bin
     )
 
 
-def _bins_inside(
-    members: BinMembers, centers: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
+def _bins_inside(members: BinMembers, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Find the bins that lie wholly in one centre's cell, and their inertia.
 
     A bin whose mean is nearer its nearest centre than the second nearest by

@@ -21,8 +21,8 @@ from sklearn.metrics import pairwise_distances_argmin
 
 from kmeans_lib.clustering import (
     _ASSIGN_BLOCK,
-    WeightedPoints,
     _THREADPOOLS,
+    WeightedPoints,
     _bins_inside,
     check_k,
     single_cluster,

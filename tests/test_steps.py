@@ -47,9 +47,7 @@ def test_colour_bins_agree_with_scikit_learn_on_a_photo(china_points):
     """china.jpg's 97,000 colours are joined a bin at a time; the result is unchanged."""
     assert china_points.members is not None
     steps = record_kmeans(china_points, 6, random_state=3, max_steps=15)
-    np.testing.assert_allclose(
-        steps.centers[-1], sklearn_centres(china_points, steps), atol=1e-6
-    )
+    np.testing.assert_allclose(steps.centers[-1], sklearn_centres(china_points, steps), atol=1e-6)
 
 
 def test_stopping_at_the_limit_agrees_with_scikit_learn_stopped_there():
@@ -77,7 +75,7 @@ def test_a_converged_run_ends_with_a_step_that_changes_nothing():
 
 
 def test_changed_counts_and_inertia_add_up_over_every_pixel():
-    """With fewer pixels than the sample size every pixel is sampled, so the counts can be checked."""
+    """With fewer pixels than the sample size every pixel is sampled: counts can be checked."""
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
     image = Image(pixels[:, :, :] // 32 * 32)  # a few hundred colours, repeated
@@ -144,7 +142,9 @@ def test_kmeans_plus_plus_starts_as_scikit_learn_kmeans_does():
 
 def test_sentences_give_the_numbers_in_plain_words(china_points):
     steps = record_kmeans(china_points, 8, max_steps=3)
-    assert step_sentence(steps, 0) == "Step 0: 8 starting centres, picked by k-means++ (spread out)."
+    assert (
+        step_sentence(steps, 0) == "Step 0: 8 starting centres, picked by k-means++ (spread out)."
+    )
     third = step_sentence(steps, 3)
     changed = steps.changed[2]
     assert third.startswith(f"Step 3: {changed:,.0f} pixels ({100 * changed / 273_280:.1f}%)")
