@@ -47,6 +47,12 @@ PAGES = [
         icon=":material/view_in_ar:",
         url_path="explore-3d",
     ),
+    st.Page(
+        "app_pages/step_by_step.py",
+        title="Step by step",
+        icon=":material/slow_motion_video:",
+        url_path="step-by-step",
+    ),
     YOUR_DATA,
     st.Page(
         "app_pages/how_it_works.py",

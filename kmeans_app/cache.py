@@ -21,7 +21,7 @@ import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_app.store import heavy_work, shared, store
-from kmeans_lib import figures, images, metrics, palette_io, selection, tabular
+from kmeans_lib import figures, images, metrics, palette_io, selection, step_figures, tabular
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
 from kmeans_lib.clustering import quantize as quantize_image
 from kmeans_lib.colour_space import hex_codes
@@ -48,6 +48,7 @@ from kmeans_lib.rendering import (
     redraw,
     redraw_png,
 )
+from kmeans_lib.steps import KMeansSteps, record_kmeans
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
 # so previews stay below that (and below the 1,600 px the design allows).
@@ -429,3 +430,30 @@ def table_cube(spec: TablePoints, axes: tuple[str, str, str], k: int, seed: int)
     """Three columns of the table's used rows, coloured by cluster."""
     rows = table(spec.source).loc[prepared_table(spec).index]
     return figures.table_scatter_3d(rows, list(axes), fit(spec, k, seed).labels, random_state=seed)
+
+
+# --- k-means step by step -----------------------------------------------------------------
+
+
+@shared("Running k-means step by step…")
+def kmeans_steps(spec: Points, k: int, init: str, seed: int) -> KMeansSteps:
+    """k-means from one start, every step recorded (see :func:`~kmeans_lib.steps.record_kmeans`)."""
+    return record_kmeans(points(spec), k, init=init, random_state=seed)
+
+
+@shared("Drawing every step…")
+def steps_cube(source: Source, k: int, space: str, init: str, seed: int) -> go.Figure:
+    """The animated colour cube, picture and inertia of a picture's k-means run."""
+    spec = PicturePoints(source, space)
+    thumbnail = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
+    return step_figures.kmeans_steps_3d(
+        kmeans_steps(spec, k, init, seed), points(spec), thumbnail, space
+    )
+
+
+@shared("Drawing every step…")
+def steps_plane(spec: TablePoints, k: int, init: str, seed: int) -> go.Figure:
+    """The animated 2D scatter of a table's k-means run on its two chosen columns."""
+    return step_figures.kmeans_steps_2d(
+        kmeans_steps(spec, k, init, seed), points(spec), spec.columns
+    )
