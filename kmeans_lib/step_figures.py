@@ -74,6 +74,7 @@ def _frame_states(steps: KMeansSteps, unit: str) -> list[tuple[str, int, int, st
     """
     n = steps.n_steps
     start = step_sentence(steps, 0, unit)
+    start = start.removeprefix("Step 0: ")
     states = [("step 0", 0, -1, f"<b>Step 0 of {n}</b>: the starting centres<br>{start}")]
     for step in range(1, n + 1):
         sentence = step_sentence(steps, step, unit)
@@ -234,8 +235,9 @@ def kmeans_steps_3d(
     Returns
     -------
     plotly.graph_objects.Figure
-        The cube (sampled pixels coloured by their group's centre, the centres
-        as large outlined markers with faint trails), the picture at this step
+        The cube (sampled pixels in their own colours at step 0, then in
+        their group's centre's colour; the centres as large outlined markers
+        with faint trails), the picture at this step
         and the inertia by step, with one frame per half-step, play and pause
         buttons and a step slider.
     """
@@ -256,9 +258,12 @@ def kmeans_steps_3d(
     groups = np.arange(steps.n_clusters, dtype=labels.dtype)
     line, x, y = _inertia_traces(steps)
 
+    # Before they join a centre, the pixels show in their own colours.
+    own = hex_codes(np.rint(to_srgb(xyz, colour_space)).astype(np.uint8))
+
     def state(frame: int, centre_step: int, label_step: int, full: bool) -> dict[int, dict]:
         palette = scales[centre_step]
-        points_marker = dict(size=2, color=_GREY)
+        points_marker = dict(size=2, color=own)
         if label_step >= 0:
             points_marker = dict(size=2, color=labels[label_step], **palette)
         traces = {0: dict(type="scatter3d", marker=points_marker)}
@@ -308,7 +313,7 @@ def kmeans_steps_3d(
     figure.update_yaxes(visible=False, row=1, col=2)
     figure.update_xaxes(title="Step", row=2, col=2)
     figure.update_yaxes(title="Inertia", row=2, col=2)
-    figure.update_layout(height=620)
+    figure.update_layout(height=580)
     return _animate(figure, steps, state, "pixels", frame_ms)
 
 

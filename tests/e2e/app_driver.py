@@ -108,6 +108,7 @@ PAGES = (
     AppPage("Redraw", "/redraw", "redraw"),
     AppPage("Choose k", "/choose-k", "choose-k"),
     AppPage("Explore in 3D", "/explore-3d", "explore-3d"),
+    AppPage("Step by step", "/step-by-step", "step-by-step"),
     AppPage("Your data", "/your-data", "your-data"),
     AppPage("How it works", "/how-it-works", "how-it-works"),
 )
