@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from kmeans_app import cache, state
+from kmeans_app import cache, state, widgets
 from kmeans_app.sources import PicturePoints
 from kmeans_lib.colour_space import to_srgb
 from kmeans_lib.steps import STARTS, palette_gap, step_sentence
 
-START_LABELS = {"k-means++": "k-means++ (spread out)", "random": "random pixels"}
 MAX_STEP_K = 64
 
 
@@ -44,7 +43,7 @@ left, right = st.columns([3, 1], vertical_alignment="bottom")
 init = left.radio(
     "Starting centres",
     STARTS,
-    format_func=START_LABELS.get,
+    format_func=widgets.start_label,
     key="steps_start",
     horizontal=True,
     help="k-means++ spreads the starting centres out; random pixels can start badly and end "
@@ -107,7 +106,7 @@ if init == "k-means++" and seed == settings.seed:
 else:
     st.caption(
         f"The Redraw page's palette comes from a k-means++ start with seed {settings.seed}; "
-        f"this run started from {START_LABELS[init]} with seed {seed}, so they can differ."
+        f"this run started from {widgets.start_label(init)} with seed {seed}, so they can differ."
     )
     if seed != settings.seed:
         st.button(

@@ -1,4 +1,4 @@
-"""Display pieces shared by several pages: palette swatches and the choosing-k panel."""
+"""Display pieces shared by several pages: swatches, the choosing-k and step-by-step panels."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import streamlit as st
 from kmeans_app import cache
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_lib.errors import InputError
+from kmeans_lib.steps import STARTS
 
 # A grey border at half opacity reads on both the light and the dark theme.
 _SWATCH_STYLE = """
@@ -135,3 +136,35 @@ def choose_k_panel(
         "Each band is one group; each sliver, one sampled point, as long as its silhouette. "
         "Bands that reach past the dashed average line are well separated groups."
     )
+
+
+def start_label(start: str, unit: str = "pixels") -> str:
+    """How a k-means start is named on screen: "k-means++ (spread out)" or "random pixels"."""
+    return "k-means++ (spread out)" if start == "k-means++" else f"random {unit}"
+
+
+def table_steps_panel(
+    source: Source, columns: Sequence[str], scaling: str, k: int, seed: int
+) -> None:
+    """Your data: k-means step by step on two chosen columns, as an animated 2D scatter."""
+    st.subheader("Watch k-means work on two columns")
+    if len(columns) < 2:
+        st.info("Choose at least two columns to watch k-means work step by step.")
+        return
+    st.caption(
+        "Here k-means runs on just the two columns you pick, scaled as chosen above, so its "
+        "groups can differ from the ones above. Press Play: every row joins its nearest centre "
+        "(the crosses), then every centre moves to its group's average, until nothing changes."
+    )
+    left, middle, right = st.columns(3)
+    x = left.selectbox("Across", columns, index=0, key="steps_x")
+    y = middle.selectbox("Up", [name for name in columns if name != x], key="steps_y")
+    start = right.radio(
+        "Starting centres",
+        STARTS,
+        format_func=lambda value: start_label(value, "rows"),
+        key="table_steps_start",
+        horizontal=True,
+    )
+    spec = TablePoints(source, (x, y), scaling)
+    st.plotly_chart(cache.steps_plane(spec, k, start, seed), key="table_steps_chart")

@@ -285,3 +285,17 @@ def test_how_it_works_links_to_step_by_step() -> None:
     at.switch_page("app_pages/how_it_works.py").run()
     links = [link.proto.page for link in at.get("page_link")]
     assert any("step_by_step" in page or "step-by-step" in page for page in links), links
+
+
+def test_your_data_animates_k_means_on_two_columns() -> None:
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    assert_no_problem(at)
+    figure = animated_figure(at, "table_steps_chart")
+    assert figure["layout"]["xaxis"]["title"]["text"] == "sepal length (cm)"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "sepal width (cm)"
+    assert figure["frames"][0]["layout"]["title"]["text"].startswith("<b>Step 0 of")
+    at.selectbox(key="steps_y").set_value("petal width (cm)").run()
+    assert_no_problem(at)
+    figure = animated_figure(at, "table_steps_chart")
+    assert figure["layout"]["yaxis"]["title"]["text"] == "petal width (cm)"
