@@ -204,7 +204,9 @@ def _bin_members(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> Bin
     )
 
 
-def _bins_inside(members: BinMembers, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _bins_inside(
+    members: BinMembers, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Find the bins that lie wholly in one centre's cell, and their inertia.
 
     A bin whose mean is nearer its nearest centre than the second nearest by
@@ -220,6 +222,8 @@ def _bins_inside(members: BinMembers, centers: np.ndarray) -> tuple[np.ndarray, 
     inside : ndarray of bool, shape (n_bins,)
     inertia : float
         Of the points in the bins ``inside``.
+    rows : ndarray of int
+        The other points, sorted.
     """
     means = members.means
     # Dot products for the test (with a margin far above their rounding), exact
@@ -233,7 +237,8 @@ def _bins_inside(members: BinMembers, centers: np.ndarray) -> tuple[np.ndarray, 
     residuals = means[inside] - centers[nearest[inside]]
     inertia = float(np.dot(members.weights[inside], np.einsum("ij,ij->i", residuals, residuals)))
     inertia += float(members.scatter[inside].sum())
-    return nearest, inside, inertia
+    rows = np.sort(members.order[np.repeat(~inside, members.counts)])
+    return nearest, inside, inertia, rows
 
 
 def image_points(colours: ColourCounts, space: str = "rgb") -> WeightedPoints:
@@ -385,8 +390,7 @@ def fit_kmeans(
     inertia = 0.0
     rows = None  # the points still to label or to measure: all, or these indices
     if not fitted_on_points and points.members is not None:
-        bin_labels, inside, inertia = _bins_inside(points.members, centers)
-        rows = np.sort(points.members.order[np.repeat(~inside, points.members.counts)])
+        bin_labels, inside, inertia, rows = _bins_inside(points.members, centers)
     n_rows = points.n_points if rows is None else len(rows)
     found = model.labels_ if fitted_on_points else np.empty(n_rows, dtype=np.intp)
     residuals = np.empty((min(_ASSIGN_BLOCK, n_rows), X.shape[1]))

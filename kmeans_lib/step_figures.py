@@ -24,8 +24,9 @@ from kmeans_lib.figures import (
     _EDGE,
     _TRANSPARENT,
     _stepped_scale,
+    _text_colours,
 )
-from kmeans_lib.images import Image
+from kmeans_lib.images import Image, resize_to_fit
 from kmeans_lib.rendering import painted_pngs
 from kmeans_lib.selection import check_whole_number
 from kmeans_lib.steps import KMeansSteps, step_sentence
@@ -35,6 +36,8 @@ DEFAULT_FRAME_MS = 500  # about 2 frames a second
 # each frame carries its trails, and 64 centres' full trails over 50 steps
 # would make the figure several megabytes.
 TRAIL_POINTS = 400
+# Bytes of all the step pictures, so that the figure stays under 3 MB.
+PICTURES_BUDGET = 1_200_000
 _GREY = "rgba(150,150,150,0.6)"
 _TRAIL = "rgba(128,128,128,0.45)"
 _UNSET = "rgba(0,0,0,0)"
@@ -106,7 +109,7 @@ def _controls(figure: go.Figure, steps: KMeansSteps, ms: int) -> None:
                 direction="left",
                 showactive=False,
                 x=0,
-                y=0,
+                y=-0.08,
                 xanchor="left",
                 yanchor="top",
                 pad=dict(t=45, r=10),
@@ -121,7 +124,7 @@ def _controls(figure: go.Figure, steps: KMeansSteps, ms: int) -> None:
                 active=0,
                 x=0.2,
                 len=0.8,
-                y=0,
+                y=-0.08,
                 yanchor="top",
                 pad=dict(t=30),
                 currentvalue=dict(visible=False),
@@ -186,7 +189,7 @@ def _animate(
     figure.frames = frames
     figure.update_layout(
         title=dict(text=states[0][3], font=dict(size=15)),
-        margin=dict(l=10, r=10, t=80, b=90),
+        margin=dict(l=10, r=10, t=80, b=120),
         showlegend=False,
     )
     _controls(figure, steps, frame_ms)
@@ -198,6 +201,20 @@ def _marker(x: np.ndarray, y: np.ndarray, frame: int) -> dict:
     if frame == 0:
         return dict(x=[], y=[])
     return dict(x=[x[frame - 1]], y=[y[frame - 1]])
+
+
+def _picture_uris(image: Image, centers: np.ndarray, colour_space: str) -> list[str]:
+    """The picture painted with each step's centres, as PNG data URIs.
+
+    Shrunk (once) when they would take more than :data:`PICTURES_BUDGET` bytes:
+    many colours and many steps make many large PNGs.
+    """
+    pngs = painted_pngs(image, centers, colour_space)
+    total = sum(map(len, pngs)) * 4 / 3  # base64
+    if total > PICTURES_BUDGET:
+        side = max(image.width, image.height) * np.sqrt(PICTURES_BUDGET / total)
+        pngs = painted_pngs(resize_to_fit(image, int(side)), centers, colour_space)
+    return ["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in pngs]
 
 
 def _check(steps: KMeansSteps, points: WeightedPoints, frame_ms: int) -> np.ndarray:
@@ -245,27 +262,23 @@ def kmeans_steps_3d(
     xyz = _check(steps, points, frame_ms)
     names = _AXES[colour_space]
     keep = max(2, TRAIL_POINTS // steps.n_clusters)
-    # Hex codes: half the bytes of rgb() strings, in every frame's colour scale.
-    scales = [
-        _stepped_scale(hex_codes(np.rint(to_srgb(centres, colour_space)).astype(np.uint8)))
-        for centres in steps.centers
-    ]
-    uris = [
-        "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        for png in painted_pngs(image, steps.centers, colour_space, compress_level=6)
-    ]
+    # Hex codes: half the bytes of rgb() strings.
+    srgb = [np.rint(to_srgb(centres, colour_space)).astype(np.uint8) for centres in steps.centers]
+    palettes = [hex_codes(colours) for colours in srgb]
+    # Black or white outlines, whichever stands out from each centre's own colour.
+    outlines = [_text_colours(colours) for colours in srgb]
+    uris = _picture_uris(image, steps.centers, colour_space)
     labels = steps.sample_labels.astype(np.int8 if steps.n_clusters < 128 else np.int16)
-    groups = np.arange(steps.n_clusters, dtype=labels.dtype)
     line, x, y = _inertia_traces(steps)
 
     # Before they join a centre, the pixels show in their own colours.
     own = hex_codes(np.rint(to_srgb(xyz, colour_space)).astype(np.uint8))
 
     def state(frame: int, centre_step: int, label_step: int, full: bool) -> dict[int, dict]:
-        palette = scales[centre_step]
-        points_marker = dict(size=2, color=own)
-        if label_step >= 0:
-            points_marker = dict(size=2, color=labels[label_step], **palette)
+        palette = palettes[centre_step]
+        points_marker = dict(color=own if label_step < 0 else labels[label_step])
+        if full:  # a join frame keeps the colour scale of the step before it
+            points_marker.update(_stepped_scale(palette))
         traces = {0: dict(type="scatter3d", marker=points_marker)}
         if full:
             trail = np.column_stack(_trail(steps.centers, centre_step, keep))
@@ -273,7 +286,9 @@ def kmeans_steps_3d(
             traces[2] = dict(
                 type="scatter3d",
                 **_axes(steps.centers[centre_step], names),
-                marker=dict(size=11, color=groups, **palette, line=dict(color=_EDGE, width=4)),
+                marker=dict(
+                    size=12, color=palette, line=dict(color=outlines[centre_step], width=6)
+                ),
             )
             traces[3] = dict(type="image", source=uris[centre_step])
         traces[5] = dict(type="scatter", **_marker(x, y, frame))
@@ -291,8 +306,15 @@ def kmeans_steps_3d(
     figure.update_layout(paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT)
     first = state(0, 0, -1, True)
     hover = f"{names[0]} %{{x:.0f}}, {names[1]} %{{y:.0f}}, {names[2]} %{{z:.0f}}<extra></extra>"
+    pixels = dict(
+        **_axes(xyz, names),
+        mode="markers",
+        name="Pixels",
+        hovertemplate=hover,
+        marker=dict(size=2, **first[0]["marker"]),
+    )
     for index, extra, (row, col) in (
-        (0, dict(**_axes(xyz, names), mode="markers", name="Pixels", hovertemplate=hover), (1, 1)),
+        (0, pixels, (1, 1)),
         (1, dict(mode="lines", name="Trails", line=dict(color=_TRAIL, width=4)), (1, 1)),
         (2, dict(mode="markers", name="Centres", hoverinfo="skip"), (1, 1)),
         (3, dict(name="The picture", hoverinfo="skip"), (1, 2)),
@@ -357,9 +379,7 @@ def kmeans_steps_2d(
     line, x, y = _inertia_traces(steps)
 
     def state(frame: int, centre_step: int, label_step: int, full: bool) -> dict[int, dict]:
-        points_marker = dict(size=7, color=_GREY)
-        if label_step >= 0:
-            points_marker = dict(size=7, color=labels[label_step], **scale)
+        points_marker = dict(color=_GREY if label_step < 0 else labels[label_step], **scale)
         traces = {0: dict(type="scatter", marker=points_marker)}
         if full:
             trail = np.column_stack(_trail(steps.centers, centre_step, keep))
@@ -374,7 +394,17 @@ def kmeans_steps_2d(
     hover = f"{columns[0]} %{{x:.3g}}, {columns[1]} %{{y:.3g}}<extra></extra>"
     centres = dict(size=18, symbol="x", color=groups, **scale, line=dict(color=_EDGE, width=2))
     for index, extra, col in (
-        (0, dict(**_axes(xy, columns), mode="markers", name="Rows", hovertemplate=hover), 1),
+        (
+            0,
+            dict(
+                **_axes(xy, columns),
+                mode="markers",
+                name="Rows",
+                hovertemplate=hover,
+                marker=dict(size=7, **first[0]["marker"]),
+            ),
+            1,
+        ),
         (1, dict(mode="lines", name="Trails", line=dict(color=_TRAIL, width=3)), 1),
         (2, dict(mode="markers", name="Centres", marker=centres, hoverinfo="skip"), 1),
         (3, None, 2),

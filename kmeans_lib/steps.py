@@ -17,13 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import kmeans_plusplus
-from sklearn.metrics import pairwise_distances_argmin
 
 from kmeans_lib.clustering import (
     _ASSIGN_BLOCK,
     _THREADPOOLS,
     WeightedPoints,
-    _bins_inside,
     check_k,
     single_cluster,
 )
@@ -157,77 +155,111 @@ def _squared_to(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.nd
     return squared
 
 
-def _group_sums(
-    labels: np.ndarray, weights: np.ndarray, X: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's total weight, shape (k,), and weighted coordinate sums, shape (k, d)."""
-    weight = np.bincount(labels, weights=weights, minlength=k)
-    sums = np.column_stack(
+def _nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's nearest centre, its exact distance, and a lower bound on the second nearest's.
+
+    The squared distances come from the dot-product formula, as in scikit-learn's
+    :func:`~sklearn.metrics.pairwise.euclidean_distances` and its k-means, a block of
+    points at a time; the bound allows for their rounding.
+    """
+    labels = np.empty(len(X), dtype=np.intp)
+    second = np.full(len(X), np.inf)
+    norms = (centers**2).sum(axis=1)
+    for begin in range(0, len(X), _ASSIGN_BLOCK):
+        block = X[begin : begin + _ASSIGN_BLOCK]
+        squared = block @ (-2.0 * centers.T)
+        squared += norms
+        nearest = squared.argmin(axis=1)
+        labels[begin : begin + len(block)] = nearest
+        if len(centers) > 1:
+            rows = np.arange(len(block))
+            squared[rows, nearest] = np.inf
+            block_norms = np.einsum("ij,ij->i", block, block)
+            # The formula loses about 1e-16 of the squared norms to rounding.
+            two = squared.min(axis=1) + block_norms - 1e-9 * (1.0 + block_norms)
+            second[begin : begin + len(block)] = np.sqrt(np.maximum(two, 0.0))
+    return labels, np.sqrt(_squared_to(X, centers, labels)), second
+
+
+def _weighted_sums(labels: np.ndarray, weights: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
+    """Each group's weighted sum of coordinates, shape (k, d)."""
+    return np.column_stack(
         [np.bincount(labels, weights=weights * X[:, j], minlength=k) for j in range(X.shape[1])]
     )
-    return weight, sums
 
 
-def _point_bins(points: WeightedPoints) -> np.ndarray | None:
-    """The bin of ``points.members`` each point is in, or None without bins."""
-    members = points.members
-    if members is None:
-        return None
-    point_bin = np.empty(points.n_points, dtype=np.int32)
-    point_bin[members.order] = np.repeat(np.arange(len(members.counts)), members.counts)
-    return point_bin
+class _Lloyd:
+    """Lloyd's steps on weighted points, skipping the points whose group cannot change.
 
-
-def _join(
-    points: WeightedPoints, centers: np.ndarray, point_bin: np.ndarray | None
-) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray]]:
-    """Give every point to its nearest centre.
-
-    Returns the labels, the inertia to ``centers`` and the groups' weights and
-    weighted sums. With ``points.members`` (and ``point_bin`` from
-    :func:`_point_bins`), whole colour bins that lie inside one centre's cell
-    are labelled and summed at once; only the points near the cells' borders
-    are measured one by one.
+    Hamerly's bounds, folded into one number per point, its ``slack``: a lower
+    bound on how much nearer its own centre is than any other. When centres
+    move, the slack shrinks by as much as they moved; only points whose slack
+    fell below zero are measured again. The groups' weights and sums, and the
+    inertia, change only by the points that changed group (the inertia after a
+    move by the parallel axis theorem), so late steps, where few points move,
+    cost little even on millions of colours. Every group is exactly what a full
+    search for the nearest centre gives.
     """
-    k = len(centers)
-    X, weights, members = points.X, points.weights, points.members
-    if members is None:
-        labels = pairwise_distances_argmin(X, centers)
-        squared = _squared_to(X, centers, labels)
-        return labels, float(np.dot(weights, squared)), _group_sums(labels, weights, X, k)
-    nearest, inside, inertia = _bins_inside(members, centers)
-    labels = nearest[point_bin]
-    rows = np.flatnonzero(~inside[point_bin])
-    border_X, border_weights = X[rows], weights[rows]
-    border = pairwise_distances_argmin(border_X, centers) if len(rows) else rows
-    labels[rows] = border
-    inertia += float(np.dot(border_weights, _squared_to(border_X, centers, border)))
-    weight, sums = _group_sums(border, border_weights, border_X, k)
-    bin_weight, bin_sums = _group_sums(
-        nearest[inside], members.weights[inside], members.means[inside], k
-    )
-    return labels, inertia, (weight + bin_weight, sums + bin_sums)
 
+    def __init__(self, points: WeightedPoints, k: int) -> None:
+        self.X, self.weights, self.k = points.X, points.weights, k
+        self.labels = np.full(points.n_points, -1, dtype=np.intp)
+        self.slack = np.full(points.n_points, -np.inf)
+        self.weight = np.zeros(k)
+        self.sums = np.zeros((k, points.X.shape[1]))
+        self.inertia = 0.0
 
-def _relocate_empty(
-    points: WeightedPoints,
-    centers: np.ndarray,
-    labels: np.ndarray,
-    weight: np.ndarray,
-    sums: np.ndarray,
-) -> None:
-    """Give each empty group the point farthest from its centre, as scikit-learn does.
+    def join(self, centers: np.ndarray) -> float:
+        """Give every point to its nearest centre; return the weight that changed group."""
+        rows = np.flatnonzero(self.slack < 0)
+        new, distance, second = _nearest_two(self.X[rows], centers)
+        self.slack[rows] = second - distance
+        old = self.labels[rows]
+        moved = new != old
+        rows, old, new, distance = rows[moved], old[moved], new[moved], distance[moved]
+        w, X = self.weights[rows], self.X[rows]
+        joined = old >= 0
+        before = np.zeros(len(rows))
+        before[joined] = _squared_to(X[joined], centers, old[joined])
+        self.inertia += float(np.dot(w, distance**2 - before))
+        self.labels[rows] = new
+        for groups, sign, chosen in ((old, -1.0, joined), (new, 1.0, slice(None))):
+            self.weight += sign * np.bincount(groups[chosen], weights=w[chosen], minlength=self.k)
+            self.sums += sign * _weighted_sums(groups[chosen], w[chosen], X[chosen], self.k)
+        return float(w.sum())
 
-    Changes ``weight`` and ``sums`` in place; the labels change at the next join.
-    """
-    empty = np.flatnonzero(weight == 0)
-    squared = _squared_to(points.X, centers, labels)
-    far = np.argsort(-squared, kind="stable")[: len(empty)]
-    for group, row in zip(empty, far, strict=True):
-        w, x = points.weights[row], points.X[row]
-        sums[labels[row]] -= w * x
-        weight[labels[row]] -= w
-        sums[group], weight[group] = w * x, w
+    def move(self, centers: np.ndarray) -> np.ndarray:
+        """Move every centre to its group's weighted average; return the new centres."""
+        if (self.weight == 0).any():
+            self._relocate_empty(centers)
+            new = self.sums / self.weight[:, None]
+            self.inertia = float(np.dot(self.weights, _squared_to(self.X, new, self.labels)))
+            self.slack[:] = -np.inf  # measure every point at the next join
+            return new
+        new = self.sums / self.weight[:, None]
+        shift = np.sqrt(((new - centers) ** 2).sum(axis=1))
+        # Each centre moved to its group's mean: the inertia falls by each group's
+        # weight times the squared distance its centre moved.
+        self.inertia = max(self.inertia - float(np.dot(self.weight, shift**2)), 0.0)
+        # A point's own centre moved away by at most its shift, and any other
+        # centre came nearer by at most the largest shift of the others.
+        order = np.argsort(shift)
+        others = np.full(self.k, shift[order[-1]])
+        if self.k > 1:
+            others[order[-1]] = shift[order[-2]]
+        self.slack -= (shift + others)[self.labels]
+        return new
+
+    def _relocate_empty(self, centers: np.ndarray) -> None:
+        """Give each empty group the point farthest from its centre, as scikit-learn does."""
+        empty = np.flatnonzero(self.weight == 0)
+        squared = _squared_to(self.X, centers, self.labels)
+        far = np.argsort(-squared, kind="stable")[: len(empty)]
+        for group, row in zip(empty, far, strict=True):
+            w, x, source = self.weights[row], self.X[row], self.labels[row]
+            self.sums[source] -= w * x
+            self.weight[source] -= w
+            self.sums[group], self.weight[group] = w * x, w
 
 
 def record_kmeans(
@@ -277,42 +309,24 @@ def record_kmeans(
         )
     start = time.perf_counter()
     k = min(k, points.n_points)
-    # Tables come as float64 already; colours are float32, and exact sums need float64.
+    # Colours are float32; exact sums need float64 (tables have it already).
     X = points.X.astype(np.float64, copy=False)
-    points = WeightedPoints(X, points.weights, coarse=points.coarse, members=points.members)
-    point_bin = _point_bins(points)
+    points = WeightedPoints(X, points.weights, coarse=points.coarse)
     centers = [start_centers(points, k, init, random_state)]
     sample = sample_points(points.weights, n_sample, random_state=sample_state)
+    lloyd = _Lloyd(points, k)
     sample_labels, changed, joined, inertia = [], [], [], []
-    previous = None
     # One thread: each step's work is short, and the server is shared (see
     # PARALLEL_MIN_POINTS in clustering: waiting threads made short passes far slower).
     with _THREADPOOLS.limit(limits=1):
         while len(centers) <= max_steps:
-            old = centers[-1]
-            labels, joined_now, (weight, sums) = _join(points, old, point_bin)
-            empty = weight == 0
-            if empty.any():
-                _relocate_empty(points, old, labels, weight, sums)
-            new = sums / weight[:, None]
-            if empty.any():
-                after = float(np.dot(points.weights, _squared_to(X, new, labels)))
-            else:
-                # Each centre moved to its group's mean: the inertia falls by each
-                # group's weight times the squared distance the centre moved.
-                after = joined_now - float(np.dot(weight, ((new - old) ** 2).sum(axis=1)))
-            changed.append(
-                points.weights.sum()
-                if previous is None
-                else float(np.dot(points.weights, labels != previous))
-            )
-            centers.append(new)
-            sample_labels.append(labels[sample].astype(np.int16))
-            joined.append(joined_now)
-            inertia.append(max(after, 0.0))
+            changed.append(lloyd.join(centers[-1]))
+            joined.append(lloyd.inertia)
+            sample_labels.append(lloyd.labels[sample].astype(np.int16))
+            centers.append(lloyd.move(centers[-1]))
+            inertia.append(lloyd.inertia)
             if changed[-1] == 0:
                 break
-            previous = labels
     _, total = single_cluster(points)
     return KMeansSteps(
         centers=np.stack(centers),
