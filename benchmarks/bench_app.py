@@ -57,6 +57,7 @@ PAGES = (
     ("app_pages/redraw.py", "Redraw", "k"),
     ("app_pages/choose_k.py", "Choose k", "k"),
     ("app_pages/explore_3d.py", "Explore in 3D", "k"),
+    ("app_pages/step_by_step.py", "Step by step", "k"),
     ("app_pages/your_data.py", "Your data", "table_k"),
     ("app_pages/how_it_works.py", "How it works", "k"),
 )
@@ -81,7 +82,7 @@ FIRST, RERUN = "first visit", "rerun after k"
 # Upper limits in seconds per picture: (page or UPLOAD_STEP, FIRST or RERUN) -> limit.
 # "*" stands for every page.
 TARGETS: dict[str, dict[tuple[str, str], float]] = {
-    "default": {("*", FIRST): 1.5, ("*", RERUN): 0.3},
+    "default": {("*", FIRST): 1.5, ("*", RERUN): 0.3, ("Step by step", FIRST): 2.0},
     "12mp": {
         (UPLOAD_STEP, FIRST): 3.0,
         ("*", RERUN): 1.5,
