@@ -27,13 +27,11 @@ k = min(settings.k, MAX_STEP_K)
 
 st.header("Watch k-means work, step by step")
 st.markdown(
-    "Press **Play** and follow k-means on this picture. First it drops k starting centres into "
-    "the colour cube. Then it repeats two moves: every colour **joins its nearest centre** "
-    "(the points take their centre's colour), and every centre **moves to the average** of its "
-    "group (the large markers move, leaving a faint trail). The small picture is redrawn with "
-    "the centres of each step, and the line shows the inertia, the spread within the groups, "
-    "falling. When a step changes no group, k-means has converged. For a first look, try "
-    "3 to 8 colours in the sidebar."
+    "Press **Play**: k-means drops k starting centres into the colour cube, then repeats two "
+    "moves. Every colour **joins its nearest centre** and takes its colour; every centre "
+    "**moves to the average** of its group, leaving a faint trail. The picture is redrawn at "
+    "each step and the inertia (the spread within the groups) falls, until a step changes "
+    "nothing. For a first look, try 3 to 8 colours in the sidebar."
 )
 if settings.k > MAX_STEP_K:
     st.info(f"This page shows at most {MAX_STEP_K} groups, so it uses k = {MAX_STEP_K}.")

@@ -335,7 +335,7 @@ def kmeans_steps_3d(
     figure.update_yaxes(visible=False, row=1, col=2)
     figure.update_xaxes(title="Step", row=2, col=2)
     figure.update_yaxes(title="Inertia", row=2, col=2)
-    figure.update_layout(height=580)
+    figure.update_layout(height=540)
     return _animate(figure, steps, state, "pixels", frame_ms)
 
 
