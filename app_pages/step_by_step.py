@@ -71,7 +71,7 @@ st.dataframe(
                 "Seed": tried_seed,
                 "Steps": n_steps if converged else f"{n_steps} (stopped)",
                 "Final inertia": f"{inertia:,.0f}",
-                "Above the best": f"{100 * (inertia - best) / best:.1f}%" if best > 0 else "0.0%",
+                "Above the best": f"{100 * (inertia - best) / best:.2f}%" if best > 0 else "0.00%",
             }
             for tried_seed, (inertia, n_steps, converged) in sorted(runs.items())
         ]
@@ -95,7 +95,7 @@ if init == "k-means++" and seed == settings.seed:
     st.markdown(
         f"**Compared with the Redraw page** (same start and seed): its palette is up to "
         f"{gap.max_distance:.1f} (on average {gap.mean_distance:.1f}) away on the 0–255 scale and "
-        f"its inertia is {abs(gap.inertia_change):.1%} {how}, because it keeps the best of 3 "
+        f"its inertia is {abs(gap.inertia_change):.2%} {how}, because it keeps the best of 3 "
         f"starts {summary}while this page follows one start to the end."
         if gap.max_distance >= 0.5
         else "**Compared with the Redraw page** (same start and seed): this is its palette "
