@@ -64,7 +64,7 @@ def recordings(repeat: int) -> list[str]:
     missed = []
     print(
         f"{'picture':<12} {'k':>3} {'colours':>10} {'limit':>6} {'steps':>6} "
-        f"{'converged':>9} {'seconds':>8} {'target':>7}"
+        f"{'converged':>9} {'seconds':>8} {'cpu s':>6} {'target':>7}"
     )
     for name, pixels, k in (("china.jpg", china(), 8), ("12 MP photo", photo_12mp(), 16)):
         points = image_points(count_colours(Image(pixels)), "rgb")
@@ -76,7 +76,7 @@ def recordings(repeat: int) -> list[str]:
             shown = f"{goal:.1f}" if goal else "-"
             print(
                 f"{name:<12} {k:>3} {points.n_points:>10,} {limit:>6} {steps.n_steps:>6} "
-                f"{str(steps.converged):>9} {seconds:>8.2f} {shown:>7}"
+                f"{str(steps.converged):>9} {seconds:>8.2f} {cpu:>6.2f} {shown:>7}"
             )
             if goal and seconds > goal:
                 missed.append(f"recording on {name} took {seconds:.2f} s (target {goal} s)")
