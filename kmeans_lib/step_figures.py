@@ -178,12 +178,14 @@ def _animate(
     frames = []
     for frame, (name, centre_step, label_step, title) in enumerate(states):
         traces = state(frame, centre_step, label_step, not name.startswith("join"))
+        # Plain dicts: the figure validates them once (go.Frame objects would be
+        # validated, then copied and validated again).
         frames.append(
-            go.Frame(
+            dict(
                 name=name,
                 data=list(traces.values()),
                 traces=list(traces),
-                layout=dict(title_text=title),
+                layout=dict(title=dict(text=title)),
             )
         )
     figure.frames = frames
