@@ -31,6 +31,9 @@ from kmeans_lib.selection import check_whole_number, sample_points
 STARTS = ("k-means++", "random")
 DEFAULT_MAX_STEPS = 50
 DEFAULT_SAMPLE = 3_000
+# Points measured against every centre at once: their distances (a few hundred
+# kilobytes) stay in the CPU's cache through the several passes over them.
+_SEARCH_BLOCK = 4_096
 
 
 @dataclass(frozen=True)
@@ -155,30 +158,36 @@ def _squared_to(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.nd
     return squared
 
 
-def _nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each point's nearest centre, its exact distance, and a lower bound on the second nearest's.
+def _nearest_two(
+    X: np.ndarray, centers: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the points ``X[rows]``: the nearest centre, its exact distance, and a lower
+    bound on the second nearest's.
 
     The squared distances come from the dot-product formula, as in scikit-learn's
     :func:`~sklearn.metrics.pairwise.euclidean_distances` and its k-means, a block of
     points at a time; the bound allows for their rounding.
     """
-    labels = np.empty(len(X), dtype=np.intp)
-    second = np.full(len(X), np.inf)
+    labels = np.empty(len(rows), dtype=np.intp)
+    nearest_distance = np.empty(len(rows))
+    second = np.full(len(rows), np.inf)
     norms = (centers**2).sum(axis=1)
-    for begin in range(0, len(X), _ASSIGN_BLOCK):
-        block = X[begin : begin + _ASSIGN_BLOCK]
+    for begin in range(0, len(rows), _SEARCH_BLOCK):
+        done = slice(begin, begin + _SEARCH_BLOCK)
+        block = X[rows[done]]
         squared = block @ (-2.0 * centers.T)
         squared += norms
         nearest = squared.argmin(axis=1)
-        labels[begin : begin + len(block)] = nearest
+        labels[done] = nearest
+        residuals = block - centers[nearest]
+        nearest_distance[done] = np.sqrt(np.einsum("ij,ij->i", residuals, residuals))
         if len(centers) > 1:
-            rows = np.arange(len(block))
-            squared[rows, nearest] = np.inf
+            squared[np.arange(len(block)), nearest] = np.inf
             block_norms = np.einsum("ij,ij->i", block, block)
             # The formula loses about 1e-16 of the squared norms to rounding.
             two = squared.min(axis=1) + block_norms - 1e-9 * (1.0 + block_norms)
-            second[begin : begin + len(block)] = np.sqrt(np.maximum(two, 0.0))
-    return labels, np.sqrt(_squared_to(X, centers, labels)), second
+            second[done] = np.sqrt(np.maximum(two, 0.0))
+    return labels, nearest_distance, second
 
 
 def _weighted_sums(labels: np.ndarray, weights: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
@@ -212,7 +221,7 @@ class _Lloyd:
     def join(self, centers: np.ndarray) -> float:
         """Give every point to its nearest centre; return the weight that changed group."""
         rows = np.flatnonzero(self.slack < 0)
-        new, distance, second = _nearest_two(self.X[rows], centers)
+        new, distance, second = _nearest_two(self.X, centers, rows)
         self.slack[rows] = second - distance
         old = self.labels[rows]
         moved = new != old
