@@ -53,6 +53,12 @@ PAGES = [
         icon=":material/compare:",
         url_path="compare",
     ),
+    st.Page(
+        "app_pages/step_by_step.py",
+        title="Step by step",
+        icon=":material/slow_motion_video:",
+        url_path="step-by-step",
+    ),
     YOUR_DATA,
     st.Page(
         "app_pages/how_it_works.py",

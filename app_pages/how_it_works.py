@@ -42,6 +42,11 @@ st.markdown(
     f"the groups are found; here that took {fit.n_iter} rounds and {fit.fit_seconds:.2f} "
     f"seconds. “Nearest” means {distance}."
 )
+st.page_link(
+    "app_pages/step_by_step.py",
+    label="Watch k-means do this, step by step",
+    icon=":material/slow_motion_video:",
+)
 
 st.subheader("4. Each group's average colour joins the palette")
 st.markdown(

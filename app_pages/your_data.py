@@ -117,3 +117,5 @@ else:
         column.selectbox(f"Axis {key[-1]}", chosen, key=key)
     picked = tuple(st.session_state[key] for key in AXES)
     st.plotly_chart(cache.table_cube(spec, picked, k, seed), key="table_cube_chart", height=640)
+
+widgets.table_steps_panel(spec, k, seed)

@@ -71,6 +71,7 @@ PAGES = (
     ("app_pages/choose_k.py", "Choose k", "k"),
     ("app_pages/explore_3d.py", "Explore in 3D", "k"),
     ("app_pages/compare.py", "Compare methods", "k"),
+    ("app_pages/step_by_step.py", "Step by step", "k"),
     ("app_pages/your_data.py", "Your data", "table_k"),
     ("app_pages/how_it_works.py", "How it works", "k"),
 )
@@ -121,6 +122,9 @@ TARGETS: dict[str, dict[tuple[str, str], float | None]] = {
         # Every method runs again for each k.
         ("Compare methods", FIRST): 3.0,
         ("Compare methods", RERUN): 3.0,
+        # Step by step records a new run and builds a new animation for every k.
+        ("Step by step", FIRST): 2.0,
+        ("Step by step", RERUN): 2.0,
     },
     "12mp": {(UPLOAD_STEP, FIRST): 3.0, ("Explore in 3D", FIRST): 1.5, **_LARGE},
     "49mp-jpeg": {(UPLOAD_STEP, FIRST): 5.0, **_LARGE},

@@ -30,6 +30,7 @@ from kmeans_lib import (
     metrics,
     palette_io,
     selection,
+    step_figures,
     tabular,
 )
 from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
@@ -58,6 +59,7 @@ from kmeans_lib.rendering import (
     redraw,
     redraw_png,
 )
+from kmeans_lib.steps import KMeansSteps, record_kmeans
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
 # so previews stay below that (and below the 1,600 px the design allows).
@@ -574,3 +576,30 @@ def table_cube(spec: TablePoints, axes: tuple[str, str, str], k: int, seed: int)
     rows = table(spec.source, spec.sheet).frame.loc[prepared.index]
     labels = prepared.row_labels(fit(spec, k, seed).labels)
     return figures.table_scatter_3d(rows, list(axes), labels, random_state=seed)
+
+
+# --- k-means step by step -----------------------------------------------------------------
+
+
+@shared("Running k-means step by step…")
+def kmeans_steps(spec: Points, k: int, init: str, seed: int) -> KMeansSteps:
+    """k-means from one start, every step recorded (see :func:`~kmeans_lib.steps.record_kmeans`)."""
+    return record_kmeans(points(spec), k, init=init, random_state=seed)
+
+
+@shared("Drawing every step…")
+def steps_cube(source: Source, k: int, space: str, init: str, seed: int) -> go.Figure:
+    """The animated colour cube, picture and inertia of a picture's k-means run."""
+    spec = PicturePoints(source, space)
+    thumbnail = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
+    return step_figures.kmeans_steps_3d(
+        kmeans_steps(spec, k, init, seed), points(spec), thumbnail, space
+    )
+
+
+@shared("Drawing every step…")
+def steps_plane(spec: TablePoints, k: int, init: str, seed: int) -> go.Figure:
+    """The animated 2D scatter of a table's k-means run on its two chosen columns."""
+    return step_figures.kmeans_steps_2d(
+        kmeans_steps(spec, k, init, seed), points(spec), spec.columns
+    )

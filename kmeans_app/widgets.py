@@ -1,7 +1,8 @@
-"""Display pieces shared by several pages: palette swatches and the choosing-k panel."""
+"""Display pieces shared by several pages: swatches, the choosing-k and step-by-step panels."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -11,6 +12,7 @@ from kmeans_app import cache
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_lib import eye_test
 from kmeans_lib.errors import InputError
+from kmeans_lib.steps import STARTS
 
 # A grey border at half opacity reads on both the light and the dark theme.
 _SWATCH_STYLE = """
@@ -253,3 +255,34 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
         f"of the picture's colour histogram: {len(found.delta_e)} values of k in "
         f"{found.seconds:.1f} s. The redraw shown is the full fit, usually a little closer."
     )
+
+
+def start_label(start: str, unit: str = "pixels") -> str:
+    """How a k-means start is named on screen: "k-means++ (spread out)" or "random pixels"."""
+    return "k-means++ (spread out)" if start == "k-means++" else f"random {unit}"
+
+
+def table_steps_panel(table: TablePoints, k: int, seed: int) -> None:
+    """Your data: k-means step by step on two of ``table``'s columns, as an animated 2D scatter."""
+    columns = table.columns
+    st.subheader("Watch k-means work on two columns")
+    if len(columns) < 2:
+        st.info("Choose at least two columns to watch k-means work step by step.")
+        return
+    st.caption(
+        "Here k-means runs on just the two columns you pick, scaled as chosen above, so its "
+        "groups can differ from the ones above. Press Play: every row joins its nearest centre "
+        "(the crosses), then every centre moves to its group's average, until nothing changes."
+    )
+    left, middle, right = st.columns(3)
+    x = left.selectbox("Across", columns, index=0, key="steps_x")
+    y = middle.selectbox("Up", [name for name in columns if name != x], key="steps_y")
+    start = right.radio(
+        "Starting centres",
+        STARTS,
+        format_func=lambda value: start_label(value, "rows"),
+        key="table_steps_start",
+        horizontal=True,
+    )
+    spec = dataclasses.replace(table, columns=(x, y))
+    st.plotly_chart(cache.steps_plane(spec, k, start, seed), key="table_steps_chart")

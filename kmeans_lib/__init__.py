@@ -59,6 +59,8 @@ from kmeans_lib.selection import (
     silhouette_detail,
     silhouette_sweep,
 )
+from kmeans_lib.step_figures import kmeans_steps_2d, kmeans_steps_3d
+from kmeans_lib.steps import KMeansSteps, record_kmeans, step_sentence
 from kmeans_lib.tabular import (
     PreparedTable,
     TableFile,
@@ -75,6 +77,7 @@ __all__ = [
     "Image",
     "InputError",
     "KMeansFit",
+    "KMeansSteps",
     "PreparedTable",
     "Quality",
     "Quantization",
@@ -92,6 +95,8 @@ __all__ = [
     "full_size_png",
     "image_points",
     "indexed_png",
+    "kmeans_steps_2d",
+    "kmeans_steps_3d",
     "load_image",
     "load_sample",
     "load_table_sample",
@@ -108,6 +113,7 @@ __all__ = [
     "quantize",
     "read_csv",
     "read_table",
+    "record_kmeans",
     "redraw",
     "redraw_png",
     "resize_to_fit",
@@ -117,6 +123,7 @@ __all__ = [
     "silhouette_figure",
     "silhouette_knife_figure",
     "silhouette_sweep",
+    "step_sentence",
     "summarize",
     "table_points",
     "table_scatter_3d",

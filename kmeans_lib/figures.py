@@ -60,9 +60,14 @@ def _palette_scale(palette: np.ndarray) -> dict:
     Points coloured by a number on this stepped scale spare plotly checking one
     colour string per point, which took about a second for 20,000 points.
     """
-    n = len(palette)
+    return _stepped_scale(_css_colours(palette))
+
+
+def _stepped_scale(colours: Sequence[str]) -> dict:
+    """Marker options that draw value ``i`` in CSS colour ``colours[i]``."""
+    n = len(colours)
     scale = []
-    for i, colour in enumerate(_css_colours(palette)):
+    for i, colour in enumerate(colours):
         scale += [[i / n, colour], [(i + 1) / n, colour]]
     return dict(colorscale=scale, cmin=-0.5, cmax=n - 0.5, showscale=False)
 

@@ -15,7 +15,7 @@ from PIL import ExifTags
 from PIL import Image as PILImage
 from sklearn.metrics import pairwise_distances_argmin
 
-from kmeans_lib.clustering import Quantization
+from kmeans_lib.clustering import Quantization, _threads_for
 from kmeans_lib.colour_space import to_features, to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
@@ -187,10 +187,46 @@ def painted_png(image: Image, quantization: Quantization, *, compress_level: int
     transparency.
     """
     labels = nearest_labels(image, quantization)
-    palette = quantization.palette
+    return _painted(image, labels, quantization.palette, compress_level)
+
+
+def _painted(image: Image, labels: np.ndarray, palette: np.ndarray, compress_level: int) -> bytes:
+    """``image`` with each pixel in ``palette[labels]``, as PNG (see :func:`painted_png`)."""
     if image.has_transparency and len(palette) >= _PNG_MAX_PALETTE:
         return encode_png(take_rows(palette, labels), image.opaque, compress_level=compress_level)
     return labels_png(labels, palette, image.has_transparency, compress_level)
+
+
+def painted_pngs(
+    image: Image, centres: Iterable[np.ndarray], colour_space: str, *, compress_level: int = 6
+) -> list[bytes]:
+    """The image painted with each set of centres in turn, every pixel in its nearest one's colour.
+
+    Parameters
+    ----------
+    image : Image
+        A small picture: a thumbnail for each step of a k-means run.
+    centres : iterable of ndarray of shape (k, 3)
+        Centres in ``colour_space`` coordinates, at most 256 of them.
+    colour_space : {"rgb", "lab"}
+    compress_level : int, default 6
+
+    Returns
+    -------
+    list of bytes
+        One PNG per set of centres. The picture's colours are counted and
+        converted once for all of them.
+    """
+    colours, index = count_colours_with_index(image)
+    features = to_features(colours.colours, colour_space)
+    pngs = []
+    for step_centres in centres:
+        with _threads_for(len(features)):
+            nearest = pairwise_distances_argmin(features, step_centres).astype(np.int16)
+        labels = place_opaque(image, take_rows(nearest, index), fill=-1)
+        palette = np.rint(to_srgb(step_centres, colour_space)).astype(np.uint8)
+        pngs.append(_painted(image, labels, palette, compress_level))
+    return pngs
 
 
 def _nearest_centres(colours: np.ndarray, centres: np.ndarray, space: str) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import warnings
 from pathlib import Path
@@ -36,6 +37,7 @@ PAGES = [
     "app_pages/choose_k.py",
     "app_pages/explore_3d.py",
     "app_pages/compare.py",
+    "app_pages/step_by_step.py",
     "app_pages/your_data.py",
     "app_pages/how_it_works.py",
 ]
@@ -472,3 +474,81 @@ def test_eye_test_says_so_when_no_k_is_enough() -> None:
     assert_no_problem(at)
     assert any("No k up to 256" in message.value for message in at.info)
     assert not [button for button in at.button if button.key == "use_eye_k"]
+
+
+STEPS_PAGE = "app_pages/step_by_step.py"
+
+
+def animated_figure(at: AppTest, key: str) -> dict:
+    """The plotly figure (as JSON) of the chart with widget key ``key``."""
+    charts = [chart for chart in at.get("plotly_chart") if key in chart.proto.id]
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def test_step_by_step_animates_the_default_picture() -> None:
+    at = open_app()
+    at.switch_page(STEPS_PAGE).run()
+    assert_no_problem(at)
+    figure = animated_figure(at, "steps_chart")
+    steps = len(figure["layout"]["sliders"][0]["steps"]) - 1
+    # One frame per half-step, and step 0.
+    assert len(figure["frames"]) == 2 * steps + 1
+    assert [button["label"] for button in figure["layout"]["updatemenus"][0]["buttons"]] == [
+        "▶ Play",
+        "❚❚ Pause",
+    ]
+    words = at.expander[0].markdown[0].value
+    assert words.startswith("- Step 0: 8 starting centres, picked by k-means++ (spread out).")
+    assert "Compared with the Redraw page" in " ".join(m.value for m in at.markdown)
+
+
+def test_step_by_step_after_an_upload_converges() -> None:
+    at = upload(open_app(), "flag.png", png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)]))
+    at.switch_page(STEPS_PAGE).run()
+    assert_no_problem(at)
+    words = at.expander[0].markdown[0].value
+    assert "Step 0: 3 starting centres" in words
+    assert words.splitlines()[-1] == "- Nothing changed in step 2: k-means has converged."
+
+
+def tried_seeds(at: AppTest) -> list[int]:
+    """The seeds in the "Every start tried" table (the page's only table)."""
+    assert len(at.dataframe) == 1
+    return at.dataframe[0].value["Seed"].tolist()
+
+
+def test_try_another_start_adds_a_result() -> None:
+    at = open_app({"k": "4"})
+    at.switch_page(STEPS_PAGE).run()
+    assert tried_seeds(at) == [0]
+    at.button(key="another_start").click().run()
+    assert_no_problem(at)
+    assert tried_seeds(at) == [0, 1]
+    at.radio(key="steps_start").set_value("random").run()
+    assert_no_problem(at)
+    # Each kind of start keeps its own list.
+    assert tried_seeds(at) == [1]
+    at.button(key="first_start").click().run()
+    assert tried_seeds(at) == [0, 1]
+
+
+def test_how_it_works_links_to_step_by_step() -> None:
+    at = open_app()
+    at.switch_page("app_pages/how_it_works.py").run()
+    links = [link.proto.page for link in at.get("page_link")]
+    assert any("step_by_step" in page or "step-by-step" in page for page in links), links
+
+
+def test_your_data_animates_k_means_on_two_columns() -> None:
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    assert_no_problem(at)
+    figure = animated_figure(at, "table_steps_chart")
+    assert figure["layout"]["xaxis"]["title"]["text"] == "sepal length (cm)"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "sepal width (cm)"
+    assert figure["frames"][0]["layout"]["title"]["text"].startswith("<b>Step 0 of")
+    at.selectbox(key="steps_y").set_value("petal width (cm)").run()
+    assert_no_problem(at)
+    figure = animated_figure(at, "table_steps_chart")
+    assert figure["layout"]["yaxis"]["title"]["text"] == "petal width (cm)"

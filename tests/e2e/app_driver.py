@@ -109,6 +109,7 @@ PAGES = (
     AppPage("Choose k", "/choose-k", "choose-k"),
     AppPage("Explore in 3D", "/explore-3d", "explore-3d"),
     AppPage("Compare methods", "/compare", "compare"),
+    AppPage("Step by step", "/step-by-step", "step-by-step"),
     AppPage("Your data", "/your-data", "your-data"),
     AppPage("How it works", "/how-it-works", "how-it-works"),
 )
