@@ -83,12 +83,16 @@ _PILLOW_METHODS = {
     "octree": PILImage.Quantize.FASTOCTREE,
     "libimagequant": PILImage.Quantize.LIBIMAGEQUANT,
 }
-# Seconds per distinct colour and palette colour, measured with a margin on two
-# shared cores: Pillow's maximum coverage took 0.56-6.9 s on china.jpg's 96,615
-# colours at k = 16-256 and 11 s on the 12 MP benchmark photo's 1.5 million at
-# k = 16 (61 s at k = 256): it is not even started where it would clearly take
-# too long. The others run against the clock (see _measure).
-_EXPECTED_RATE = {"max_coverage": 5e-7}
+# Seconds per distinct colour (times k for maximum coverage), measured with a
+# margin on two shared cores: Pillow's maximum coverage took 0.56-6.9 s on
+# china.jpg's 96,615 colours at k = 16-256 and 11 s on the 12 MP benchmark
+# photo's 1.5 million at k = 16 (61 s at k = 256); median cut 0.15 s on china.jpg
+# and 18 s on the 12 MP photo at any k. Such a method is not even started where
+# it would clearly take too long: left to run past the limit, it kept its
+# full-size copies in memory while the next methods ran (962 MB peak at 12 MP).
+# The others run against the clock (see _measure).
+_EXPECTED_RATE = {"max_coverage": 5e-7, "median_cut": 1.2e-5}
+_RATE_PER_K = {"max_coverage"}
 
 
 def libimagequant_available() -> bool:
@@ -108,7 +112,9 @@ def expected_seconds(key: str, colours: ColourCounts, k: int) -> float | None:
     picture have an estimate.
     """
     rate = _EXPECTED_RATE.get(key)
-    return None if rate is None else rate * colours.n_colours * k
+    if rate is None:
+        return None
+    return rate * colours.n_colours * (k if key in _RATE_PER_K else 1)
 
 
 def _pillow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -198,3 +199,14 @@ def test_a_fully_transparent_picture_is_refused():
 def test_without_a_time_limit_every_method_is_waited_for(photo):
     results = compare_methods(photo, 4, methods=["max_coverage", "octree"], max_seconds=math.inf)
     assert all(result.ok for result in results)
+
+
+def test_median_cut_is_expected_too_slow_on_a_12_megapixel_photo_but_not_on_china():
+    china, photo_12mp = SimpleNamespace(n_colours=96_615), SimpleNamespace(n_colours=1_512_063)
+    assert methods.expected_seconds("median_cut", china, 16) < methods.MAX_SECONDS
+    assert methods.expected_seconds("median_cut", photo_12mp, 16) > methods.MAX_SECONDS
+    # Its time hardly depends on k, unlike maximum coverage's.
+    assert methods.expected_seconds("median_cut", china, 256) == pytest.approx(
+        methods.expected_seconds("median_cut", china, 2)
+    )
+    assert methods.expected_seconds("octree", photo_12mp, 256) is None
