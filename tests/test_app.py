@@ -552,3 +552,21 @@ def test_your_data_animates_k_means_on_two_columns() -> None:
     assert_no_problem(at)
     figure = animated_figure(at, "table_steps_chart")
     assert figure["layout"]["yaxis"]["title"]["text"] == "petal width (cm)"
+
+
+def test_a_large_tables_animation_waits_until_asked_for() -> None:
+    rows = "\n".join(f"{i % 97},{(i * 7) % 89},{(i * 13) % 83}" for i in range(6_000))
+    at = open_app()
+    at.switch_page("app_pages/your_data.py").run()
+    at.radio(key="table_source").set_value("upload").run()
+    at.file_uploader(key="table_upload").set_value(
+        ("big.csv", f"a,b,c\n{rows}".encode(), "text/csv")
+    )
+    at.run()
+    assert_no_problem(at)
+    switch = next(toggle for toggle in at.toggle if toggle.label == "Show the animation")
+    assert switch.value is False
+    assert not [chart for chart in at.get("plotly_chart") if "table_steps" in str(chart.proto.id)]
+    switch.set_value(True).run()
+    assert_no_problem(at)
+    assert animated_figure(at, "table_steps_chart")["frames"]
