@@ -366,14 +366,19 @@ def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
     Only the small previews are kept: at 12 MP each method's full label map
     would take 24 MB.
     """
-    picture = image(source)
+    picture, counted = image(source), colours(source)
     # Each method counts, labels and measures every pixel on its own: up to
     # 270 MB more at 12.5 MP (bisecting k-means), so the store makes room first.
     store().make_room(COMPARISON_BYTES_PER_PIXEL * picture.n_pixels)
     return _with_progress(
         "Redrawing the picture with every method…",
         lambda progress: methods.compare_methods(
-            picture, k, random_state=seed, compress_level=FILE_SIZE_LEVEL, progress=progress
+            picture,
+            k,
+            random_state=seed,
+            compress_level=FILE_SIZE_LEVEL,
+            progress=progress,
+            colours=counted,
         ),
     )
 

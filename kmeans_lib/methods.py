@@ -297,6 +297,7 @@ def compare_methods(
     preview_max_side: int = PREVIEW_MAX_SIDE,
     compress_level: int = 6,
     progress: Callable[[float], None] | None = None,
+    colours: ColourCounts | None = None,
 ) -> list[MethodResult]:
     """Run several methods on one picture and k, and measure each redraw.
 
@@ -323,6 +324,9 @@ def compare_methods(
         zlib's level for the palette PNGs whose sizes are compared.
     progress : callable, optional
         Called with the fraction done (0-1) after each method.
+    colours : ColourCounts, optional
+        The image's colours (:func:`~kmeans_lib.pixels.count_colours`) where
+        already counted: the time estimates need them.
 
     Returns
     -------
@@ -337,8 +341,7 @@ def compare_methods(
             f"There is no colour-reduction method called {unknown[0]!r}. "
             f"Choose among: {', '.join(method_keys())}."
         )
-    colours = None
-    if any(key in _EXPECTED_RATE for key in keys):
+    if colours is None and any(key in _EXPECTED_RATE for key in keys):
         colours = count_colours(image)
     results = []
     for done, key in enumerate(keys, start=1):

@@ -210,3 +210,14 @@ def test_median_cut_is_expected_too_slow_on_a_12_megapixel_photo_but_not_on_chin
         methods.expected_seconds("median_cut", china, 2)
     )
     assert methods.expected_seconds("octree", photo_12mp, 256) is None
+
+
+def test_colours_counted_already_are_used_for_the_time_estimates(photo, monkeypatch):
+    counted = methods.count_colours(photo)
+
+    def again(*args, **kwargs):
+        raise AssertionError("counted the colours again")
+
+    monkeypatch.setattr(methods, "count_colours", again)
+    results = compare_methods(photo, 4, methods=["max_coverage"], colours=counted)
+    assert results[0].ok
