@@ -53,10 +53,9 @@ from kmeans_lib.rendering import (
     full_size_memory,
     full_size_png,
     indexed_png,
-    paint,
     painted_png,
+    painted_pngs,
     png_size,
-    redraw,
     redraw_png,
 )
 from kmeans_lib.steps import KMeansSteps, record_kmeans
@@ -75,6 +74,9 @@ WORKING_MAX_PIXELS = images.WORKING_MAX_PIXELS
 # 12-megapixel photo in about 2 s, level 6 in over 4 s.
 FILE_SIZE_LEVEL = 1
 MAX_SIZE_JOBS = 8
+# A sweep holds the server's computation lock, so it may use every core: its
+# values of k (or samples) are computed on one thread per CPU.
+SWEEP_JOBS = -1
 # What one method of the comparison adds at most, per pixel of the working copy.
 COMPARISON_BYTES_PER_PIXEL = 22
 # The size is measured a band of rows at a time: the background job then holds
@@ -293,22 +295,22 @@ def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, st
 
 @shared("Redrawing small previews…")
 def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes]]:
-    """Small redraws at each k of :data:`STRIP_KS`.
+    """Small redraws at each k of :data:`STRIP_KS`, with centres fitted on the whole picture.
 
-    Each k the elbow sweep covers paints the thumbnail with that sweep's centres,
-    fitted on the whole picture; a larger k is fitted on the thumbnail itself.
+    A k the elbow sweep covers takes that sweep's centres; a larger k is fitted
+    the way the sweep fits (on the colour histogram, without the polish).
     """
+    spec = PicturePoints(source, space)
+    curve = elbow(spec, seed)
+    swept = dict(zip(curve.ks.tolist(), curve.centers, strict=True))
+    centres = [
+        swept[k]
+        if k in swept
+        else fit_kmeans(points(spec), k, random_state=seed, polish=False, with_labels=False).centers
+        for k in STRIP_KS
+    ]
     small = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
-    curve = elbow(PicturePoints(source, space), seed)
-    centres = dict(zip(curve.ks.tolist(), curve.centers, strict=True))
-    strip = []
-    for k in STRIP_KS:
-        if k in centres:
-            pixels = paint(small, centres[k], space)
-        else:
-            pixels = redraw(small, quantize_image(small, k, colour_space=space, random_state=seed))
-        strip.append((k, encode_png(pixels, small.opaque)))
-    return strip
+    return list(zip(STRIP_KS, painted_pngs(small, centres, space), strict=True))
 
 
 @shared("Building the pixel table…")
@@ -463,7 +465,11 @@ def elbow(spec: Points, seed: int) -> selection.ElbowCurve:
     return _with_progress(
         "Trying k = 1 to 20…",
         lambda progress: selection.elbow_sweep(
-            points(spec), random_state=seed, n_init=_sweep_starts(spec), progress=progress
+            points(spec),
+            random_state=seed,
+            n_init=_sweep_starts(spec),
+            progress=progress,
+            n_jobs=SWEEP_JOBS,
         ),
     )
 
@@ -482,6 +488,7 @@ def silhouettes(spec: Points, seed: int) -> selection.SilhouetteCurve:
             n_init=_sweep_starts(spec),
             progress=progress,
             elbow=elbow(spec, seed),
+            n_jobs=SWEEP_JOBS,
         ),
     )
 

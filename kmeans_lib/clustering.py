@@ -10,9 +10,13 @@ by bin counts), and that fit is polished on the exact distinct colours.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+from joblib import cpu_count
 from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
@@ -51,6 +55,9 @@ POLISH_BUDGET = 100_000_000
 PARALLEL_MIN_POINTS = 200_000
 _THREADPOOLS = ThreadpoolController()
 _ASSIGN_BLOCK = 1 << 18
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,41 @@ def _polish_iterations(n_points: int, k: int) -> int:
 def _threads_for(n_points: int):
     """One OpenMP and BLAS thread for a k-means pass over fewer than PARALLEL_MIN_POINTS."""
     return _THREADPOOLS.limit(limits=1 if n_points < PARALLEL_MIN_POINTS else None)
+
+
+def check_n_jobs(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs`` as scikit-learn reads it: None is 1, -1 every CPU."""
+    if n_jobs is None:
+        return 1
+    if n_jobs == -1:
+        return cpu_count()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise InputError(f"n_jobs must be a whole number from 1 up, or -1; got {n_jobs!r}.")
+    return int(n_jobs)
+
+
+def map_in_threads(
+    function: Callable[[T], R], items: Iterable[T], n_jobs: int | None = None
+) -> Iterator[R]:
+    """``function(item)`` for each item, in order, computed on up to ``n_jobs`` threads.
+
+    Each call runs with one OpenMP and one BLAS thread, so the threads share the
+    cores instead of multiplying them. The BLAS limit is one setting for the whole
+    process, so it is set once around all the calls: limits set and restored by
+    calls that overlap would leave it at whatever the last one restored. The
+    results are yielded in the calling thread, where a progress bar can be moved.
+    """
+    n_threads = check_n_jobs(n_jobs)
+    if n_threads == 1:
+        yield from map(function, items)
+        return
+
+    def single_threaded(item: T) -> R:
+        with _THREADPOOLS.limit(limits=1):
+            return function(item)
+
+    with _THREADPOOLS.limit(limits=1), ThreadPoolExecutor(n_threads) as pool:
+        yield from pool.map(single_threaded, items)
 
 
 def fit_kmeans(

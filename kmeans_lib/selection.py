@@ -23,6 +23,7 @@ from kmeans_lib.clustering import (
     _threads_for,
     check_k,
     fit_kmeans,
+    map_in_threads,
     single_cluster,
 )
 from kmeans_lib.errors import InputError
@@ -287,6 +288,7 @@ def elbow_sweep(
     random_state: int = 0,
     n_init: int = 3,
     progress: Progress | None = None,
+    n_jobs: int | None = None,
 ) -> ElbowCurve:
     """Fit k-means for each k and collect inertia, variance explained and time.
 
@@ -302,6 +304,9 @@ def elbow_sweep(
         k-means++ starts of each fit (see :func:`~kmeans_lib.clustering.fit_kmeans`).
     progress : callable, optional
         Called after each k with the fraction of the sweep done (0 to 1).
+    n_jobs : int, optional
+        Values of k fitted at once, on threads (-1: one per CPU; None: 1). The
+        result does not depend on it.
 
     Returns
     -------
@@ -313,8 +318,10 @@ def elbow_sweep(
     inertia = np.empty(len(ks))
     seconds = np.empty(len(ks))
     centers = []
-    for i, k in enumerate(ks):
-        fit = _sweep_fit(points, int(k), random_state, n_init)
+    fits = map_in_threads(
+        lambda k: _sweep_fit(points, int(k), random_state, n_init), ks, n_jobs=n_jobs
+    )
+    for i, fit in enumerate(fits):
         inertia[i], seconds[i] = fit.inertia, fit.seconds
         centers.append(fit.centers)
         if progress is not None:
@@ -509,6 +516,7 @@ def silhouette_sweep(
     n_init: int = 3,
     progress: Progress | None = None,
     elbow: ElbowCurve | None = None,
+    n_jobs: int | None = None,
 ) -> SilhouetteCurve:
     """Silhouette, Calinski-Harabasz and Davies-Bouldin scores for each k.
 
@@ -541,6 +549,9 @@ def silhouette_sweep(
     elbow : ElbowCurve, optional
         :func:`elbow_sweep` of the same points: the ks it covers are not fitted
         again, their centres label the samples (with the curve's seed).
+    n_jobs : int, optional
+        Samples scored at once, on threads (-1: one per CPU; None: 1). The
+        result does not depend on it.
 
     Returns
     -------
@@ -567,8 +578,9 @@ def silhouette_sweep(
         if progress is not None:
             progress((i + 1) / steps)
 
-    scores = np.full((len(ks), n_repeats, 3), np.nan)
-    for r, index in enumerate(samples):
+    def score(index: np.ndarray) -> np.ndarray:
+        """Silhouette, Calinski-Harabasz and Davies-Bouldin of each k on one sample."""
+        sample_scores = np.full((len(ks), 3), np.nan)
         rows, X, repeats, inverse = _distinct(points, index)
         # What the fit labels each point, only for the sampled points.
         labels = {i: _nearest_centre(X, c) for i, c in centres.items()}
@@ -579,10 +591,15 @@ def silhouette_sweep(
             with _threads_for(len(index)):
                 values = _silhouettes(X, repeats, [labels[i] for i in scorable])
             for i, value in zip(scorable, values, strict=True):
-                scores[i, r] = (
+                sample_scores[i] = (
                     np.dot(repeats, value) / len(index),
                     *_cluster_scores(X, repeats, labels[i]),
                 )
+        return sample_scores
+
+    scores = np.full((len(ks), n_repeats, 3), np.nan)
+    for r, sample_scores in enumerate(map_in_threads(score, samples, n_jobs=n_jobs)):
+        scores[:, r] = sample_scores
         if progress is not None:
             progress((len(ks) + r + 1) / steps)
     scored = np.isfinite(scores[:, :, 0]).any(axis=1)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 from sklearn.metrics import silhouette_samples
+from threadpoolctl import threadpool_info
 
 from kmeans_lib import selection
 from kmeans_lib.clustering import WeightedPoints, fit_kmeans, image_points, quantize
@@ -233,6 +234,31 @@ def test_silhouette_sweep_is_reproducible_and_reports_progress():
     assert np.array_equal(first.mean, second.mean)
     # After each of the 2 fits and each of the 3 samples.
     assert reported == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+
+
+def test_sweeps_on_threads_give_the_same_curves_and_leave_the_thread_limits_alone():
+    points = blobs()
+    before = threadpool_info()
+    reported = []
+    on_threads = elbow_sweep(points, range(1, 8), n_jobs=2, progress=reported.append)
+    one_by_one = elbow_sweep(points, range(1, 8))
+    np.testing.assert_allclose(on_threads.inertia, one_by_one.inertia, rtol=1e-12)
+    assert on_threads.knee == one_by_one.knee
+    # Reported in the calling thread, in order, after each k.
+    assert reported == pytest.approx([i / 7 for i in range(1, 8)])
+    scored = silhouette_sweep(points, [2, 3, 4], sample_size=300, elbow=on_threads, n_jobs=2)
+    alone = silhouette_sweep(points, [2, 3, 4], sample_size=300, elbow=on_threads)
+    np.testing.assert_allclose(scored.mean, alone.mean, rtol=1e-12)
+    np.testing.assert_allclose(scored.davies_bouldin, alone.davies_bouldin, rtol=1e-12)
+    assert [pool["num_threads"] for pool in threadpool_info()] == [
+        pool["num_threads"] for pool in before
+    ]
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
+def test_sweeps_refuse_a_bad_number_of_jobs(n_jobs):
+    with pytest.raises(InputError, match="n_jobs"):
+        elbow_sweep(blobs(), range(1, 3), n_jobs=n_jobs)
 
 
 def test_silhouette_curve_to_frame_has_readable_columns():
