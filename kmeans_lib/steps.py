@@ -26,6 +26,7 @@ from kmeans_lib.clustering import (
     single_cluster,
 )
 from kmeans_lib.errors import InputError
+from kmeans_lib.pixels import map_runs, split_rows
 from kmeans_lib.selection import check_whole_number, sample_points
 
 STARTS = ("k-means++", "random")
@@ -34,6 +35,8 @@ DEFAULT_SAMPLE = 3_000
 # Points measured against every centre at once: their distances (a few hundred
 # kilobytes) stay in the CPU's cache through the several passes over them.
 _SEARCH_BLOCK = 4_096
+# Searches over more points than this are split between threads.
+_PARALLEL_SEARCH_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -172,21 +175,27 @@ def _nearest_two(
     nearest_distance = np.empty(len(rows))
     second = np.full(len(rows), np.inf)
     norms = (centers**2).sum(axis=1)
-    for begin in range(0, len(rows), _SEARCH_BLOCK):
-        done = slice(begin, begin + _SEARCH_BLOCK)
-        block = X[rows[done]]
-        squared = block @ (-2.0 * centers.T)
-        squared += norms
-        nearest = squared.argmin(axis=1)
-        labels[done] = nearest
-        residuals = block - centers[nearest]
-        nearest_distance[done] = np.sqrt(np.einsum("ij,ij->i", residuals, residuals))
-        if len(centers) > 1:
-            squared[np.arange(len(block)), nearest] = np.inf
-            block_norms = np.einsum("ij,ij->i", block, block)
-            # The formula loses about 1e-16 of the squared norms to rounding.
-            two = squared.min(axis=1) + block_norms - 1e-9 * (1.0 + block_norms)
-            second[done] = np.sqrt(np.maximum(two, 0.0))
+
+    def search(run: slice) -> None:
+        for begin in range(run.start, run.stop, _SEARCH_BLOCK):
+            done = slice(begin, min(begin + _SEARCH_BLOCK, run.stop))
+            block = X[rows[done]]
+            squared = block @ (-2.0 * centers.T)
+            squared += norms
+            nearest = squared.argmin(axis=1)
+            labels[done] = nearest
+            residuals = block - centers[nearest]
+            nearest_distance[done] = np.sqrt(np.einsum("ij,ij->i", residuals, residuals))
+            if len(centers) > 1:
+                squared[np.arange(len(block)), nearest] = np.inf
+                block_norms = np.einsum("ij,ij->i", block, block)
+                # The formula loses about 1e-16 of the squared norms to rounding.
+                two = squared.min(axis=1) + block_norms - 1e-9 * (1.0 + block_norms)
+                second[done] = np.sqrt(np.maximum(two, 0.0))
+
+    # The early steps search most of a photo's million or more colours: on
+    # threads, each with a run of them (numpy lets go of the GIL in each block).
+    map_runs(search, split_rows(len(rows), min_rows=_PARALLEL_SEARCH_ROWS))
     return labels, nearest_distance, second
 
 
@@ -325,8 +334,9 @@ def record_kmeans(
     sample = sample_points(points.weights, n_sample, random_state=sample_state)
     lloyd = _Lloyd(points, k)
     sample_labels, changed, joined, inertia = [], [], [], []
-    # One thread: each step's work is short, and the server is shared (see
-    # PARALLEL_MIN_POINTS in clustering: waiting threads made short passes far slower).
+    # One BLAS and OpenMP thread: each product is small, and waiting threads made
+    # short passes far slower (see PARALLEL_MIN_POINTS in clustering). Long
+    # searches are split between threads of our own instead (see _nearest_two).
     with _THREADPOOLS.limit(limits=1):
         while len(centers) <= max_steps:
             changed.append(lloyd.join(centers[-1]))
