@@ -19,6 +19,14 @@ st.markdown(
     "PSNR; the histogram recipes are quicker, the octree by far, because they never revisit a "
     "pixel."
 )
+full, compared = cache.image(source), cache.comparison_image(source)
+if compared is not full:
+    st.caption(
+        f"Compared on a {compared.width:,} × {compared.height:,} copy of the picture, so that "
+        f"every method finishes in seconds; the other pages use it at {full.width:,} × "
+        f"{full.height:,}."
+    )
+del full, compared  # only sizes were needed: a page keeps no picture between runs
 
 for row in range(0, len(results), 4):
     for column, result, preview in zip(

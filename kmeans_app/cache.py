@@ -77,8 +77,13 @@ MAX_SIZE_JOBS = 8
 # A sweep holds the server's computation lock, so it may use every core: its
 # values of k (or samples) are computed on one thread per CPU.
 SWEEP_JOBS = -1
-# What one method of the comparison adds at most, per pixel of the working copy.
+# What one method of the comparison adds at most, per pixel of the picture compared.
 COMPARISON_BYTES_PER_PIXEL = 22
+# Methods are compared on a copy no larger than this on a side (4 megapixels at
+# most): every method counts, labels and measures every pixel on its own, under
+# the server's computation lock, which on a 12.5-megapixel working copy took
+# 19-23 s (everyone else's work waited) and up to 270 MB more memory.
+COMPARE_MAX_SIDE = 2000
 # The size is measured a band of rows at a time: the background job then holds
 # a few megabytes besides the picture, not a second full-size copy.
 SIZE_BAND_ROWS = 256
@@ -362,15 +367,21 @@ def first_pixels(source: Source, n: int) -> pd.DataFrame:
 
 
 @shared()
+def comparison_image(source: Source) -> Image:
+    """The picture the methods are compared on: no side longer than :data:`COMPARE_MAX_SIDE`."""
+    return resize_to_fit(image(source), COMPARE_MAX_SIDE)
+
+
+@shared()
 def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
     """Every method of :data:`~kmeans_lib.methods.METHODS` on the picture at ``k``, measured.
 
     Only the small previews are kept: at 12 MP each method's full label map
     would take 24 MB.
     """
-    picture, counted = image(source), colours(source)
+    picture = comparison_image(source)
     # Each method counts, labels and measures every pixel on its own: up to
-    # 270 MB more at 12.5 MP (bisecting k-means), so the store makes room first.
+    # COMPARISON_BYTES_PER_PIXEL more per pixel, so the store makes room first.
     store().make_room(COMPARISON_BYTES_PER_PIXEL * picture.n_pixels)
     return _with_progress(
         "Redrawing the picture with every method…",
@@ -380,7 +391,8 @@ def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
             random_state=seed,
             compress_level=FILE_SIZE_LEVEL,
             progress=progress,
-            colours=counted,
+            # The colours the other pages counted, when the methods see the same picture.
+            colours=colours(source) if picture is image(source) else None,
         ),
     )
 

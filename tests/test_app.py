@@ -418,6 +418,19 @@ def test_compare_page_works_on_an_upload() -> None:
     assert np.isinf(table["PSNR (dB)"]).all()
 
 
+def test_compare_page_compares_a_large_picture_on_a_smaller_copy(monkeypatch) -> None:
+    monkeypatch.setattr(cache, "COMPARE_MAX_SIDE", 60)
+    # Colours of its own, so no other test has compared this picture.
+    colours = [(17 * i % 256, 101 * i % 256, 53 * i % 256) for i in range(15)]
+    at = upload(open_app({"k": "4"}), "stripes.png", png_bytes(colours))
+    at.switch_page("app_pages/compare.py").run()
+    assert_no_problem(at)
+    text = " ".join(caption.value for caption in at.caption)
+    assert "Compared on a 4 × 60 copy of the picture" in text
+    assert "the other pages use it at 8 × 120" in text
+    assert len(at.dataframe[0].value) >= 7
+
+
 def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
     """The bytes the download button ``key`` sends when clicked (its deferred callable's)."""
     button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from kmeans_app.store import FairLock, Store, nbytes
@@ -28,6 +29,17 @@ def test_nbytes_counts_arrays_bytes_tables_and_shared_parts_once():
     assert nbytes(frame) >= 8000
     q = quantize(load_sample("china"), 4)
     assert nbytes(q) >= q.labels.nbytes + q.colours.colours.nbytes + q.colours.counts.nbytes
+
+
+def test_nbytes_of_a_figure_counts_its_traces_layout_and_frames():
+    values = np.arange(100_000, dtype=np.float64)  # 800 kB
+    figure = go.Figure(
+        go.Scatter(x=values, y=values),
+        frames=[go.Frame(data=[go.Scatter(x=values[::2])], name="half")],
+        layout=dict(title=dict(text="x" * 1000)),
+    )
+    held = nbytes(figure)
+    assert 2 * values.nbytes + values.nbytes // 2 + 1000 <= held < 3 * values.nbytes
 
 
 def test_the_least_recently_used_entries_go_first_when_over_the_budget():
