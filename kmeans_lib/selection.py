@@ -8,12 +8,12 @@ on a random sample of pixels, drawn in proportion to the pixel counts.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from kneed import KneeLocator
 from scipy.spatial.distance import cdist
 
 from kmeans_lib.clustering import (
@@ -27,6 +27,25 @@ from kmeans_lib.clustering import (
     single_cluster,
 )
 from kmeans_lib.errors import InputError
+
+
+def _import_knee_locator() -> type:
+    """kneed's KneeLocator, imported without matplotlib's pyplot.
+
+    kneed imports pyplot whenever matplotlib is installed, for plots this
+    library never draws: about 30 MB more in every server process. A None in
+    ``sys.modules`` makes that import fail as if matplotlib were absent.
+    """
+    blocked = sys.modules.setdefault("matplotlib.pyplot", None) is None
+    try:
+        from kneed import KneeLocator
+    finally:
+        if blocked and sys.modules.get("matplotlib.pyplot", ...) is None:
+            del sys.modules["matplotlib.pyplot"]
+    return KneeLocator
+
+
+KneeLocator = _import_knee_locator()
 
 # Silhouette time grows with the square of the sample: 20,000 pixels take 16 times
 # as long as the default 5,000.

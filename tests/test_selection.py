@@ -1,5 +1,8 @@
 """Choosing k: elbow sweep, knee, silhouette sweep and per-sample silhouette."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
@@ -33,6 +36,15 @@ def blobs(n_per_blob: int = 60, seed: int = 0) -> WeightedPoints:
 def pixels_of(points: WeightedPoints) -> np.ndarray:
     """Every pixel the weighted points stand for."""
     return np.repeat(points.X, points.weights.astype(int), axis=0)
+
+
+def test_the_library_loads_without_matplotlib_even_where_it_is_installed():
+    pytest.importorskip("matplotlib")
+    code = "import sys, kmeans_lib.selection; print('matplotlib' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
 
 
 # find_knee
