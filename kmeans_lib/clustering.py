@@ -9,10 +9,11 @@ by bin counts), and that fit is polished on the exact distinct colours.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -25,10 +26,8 @@ from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
 from kmeans_lib.pixels import (
     ColourCounts,
-    count_colours_with_index,
+    count_colours,
     map_colours,
-    place_opaque,
-    take_rows,
 )
 
 MAX_K = 256
@@ -496,8 +495,6 @@ class Quantization:
         Opaque pixels in each cluster.
     shares : ndarray of float64, shape (n_colours,)
         Fraction of opaque pixels in each cluster; sums to 1.
-    labels : ndarray of int16, shape (H, W)
-        Palette index of every pixel, -1 where the pixel is transparent.
     colours : ColourCounts
         The image's distinct colours.
     colour_labels : ndarray of int16, shape (m,)
@@ -510,6 +507,12 @@ class Quantization:
         Wall time of counting colours, fitting and labelling pixels.
     note : str or None
         A plain sentence when fewer colours than asked for were possible.
+    size : tuple of int
+        (width, height) of the picture that was quantized.
+    image : Image or None
+        That picture, from which :attr:`labels` is worked
+        out; None in a copy that keeps only the palette (see
+        :meth:`palette_only`).
     """
 
     k_requested: int
@@ -519,13 +522,35 @@ class Quantization:
     centroids: np.ndarray
     counts: np.ndarray
     shares: np.ndarray
-    labels: np.ndarray
     colours: ColourCounts
     colour_labels: np.ndarray
     inertia: float
     n_iter: int
     fit_seconds: float
     note: str | None
+    size: tuple[int, int]
+    image: Image | None = field(repr=False, compare=False)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Palette index of every pixel, shape (H, W), int16, -1 where transparent.
+
+        Worked out from the distinct colours' labels on every access, never
+        kept: at 12 megapixels it takes 24 MB and about 0.2 s, and a kept label
+        map for every k a viewer tried would fill the server's memory.
+        """
+        if self.image is None:
+            raise InputError(
+                "This copy of the colour grouping keeps only its palette. "
+                "Use the grouping it was copied from."
+            )
+        return map_colours(self.image, self.colours.colours, self.colour_labels, fill=-1)
+
+    def palette_only(self) -> Quantization:
+        """A copy without the picture: the palette and each colour's label, for
+        painting another copy of the picture (such as the full-size original)
+        without keeping this one alive."""
+        return dataclasses.replace(self, image=None)
 
     @property
     def n_colours(self) -> int:
@@ -571,9 +596,8 @@ def quantize(
     k = check_k(k)
     check_colour_space(colour_space)
     start = time.perf_counter()
-    pixel_index = None
     if colours is None:
-        colours, pixel_index = count_colours_with_index(image)
+        colours = count_colours(image)
     elif colours.n_pixels != image.n_opaque:
         raise InputError(
             "These colour counts belong to another picture. Count this picture's colours again."
@@ -597,7 +621,6 @@ def quantize(
         inertia=fit.inertia,
         n_iter=fit.n_iter,
         started=start,
-        pixel_index=pixel_index,
     )
 
 
@@ -613,7 +636,6 @@ def assemble_quantization(
     inertia: float | None = None,
     n_iter: int = 0,
     started: float | None = None,
-    pixel_index: np.ndarray | None = None,
     method: str = "k-means",
 ) -> Quantization:
     """A :class:`Quantization` from a palette and the palette index of each distinct colour.
@@ -640,9 +662,6 @@ def assemble_quantization(
     n_iter : int, default=0
     started : float, optional
         ``time.perf_counter()`` when the work began: ``fit_seconds`` runs from there.
-    pixel_index : ndarray of int, optional
-        From :func:`~kmeans_lib.pixels.count_colours_with_index`: labels the
-        pixels with one gather instead of looking every pixel's colour up.
     method : str, default="k-means"
         Names the method in the note when it gave fewer colours than asked for.
 
@@ -665,11 +684,6 @@ def assemble_quantization(
         residuals = colours.colours - palette[colour_labels].astype(np.float64)
         inertia = float(colours.counts @ np.einsum("ij,ij->i", residuals, residuals))
 
-    if pixel_index is None:
-        labels = map_colours(image, colours.colours, colour_labels, fill=-1)
-    else:  # one gather instead of a pass that codes every pixel again
-        labels = place_opaque(image, take_rows(colour_labels, pixel_index), fill=-1)
-
     n_used = len(order)
     note = None
     if colours.n_colours < k:
@@ -691,11 +705,12 @@ def assemble_quantization(
         centroids=centroids,
         counts=counts[order],
         shares=counts[order] / counts.sum(),
-        labels=labels,
         colours=colours,
         colour_labels=colour_labels,
         inertia=inertia,
         n_iter=n_iter,
         fit_seconds=time.perf_counter() - started,
         note=note,
+        size=(image.width, image.height),
+        image=image,
     )

@@ -126,7 +126,7 @@ def rgb_scatter_3d(
         with hex codes); the title states how many pixels are drawn out of the
         true total.
     """
-    if quantization.labels.shape != (image.height, image.width):
+    if quantization.size != (image.width, image.height):
         raise InputError(
             "This colour result was made from a different image. Run the quantization again."
         )

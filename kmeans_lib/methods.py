@@ -208,13 +208,14 @@ def quantize_with(
     started = time.perf_counter()
     # The scikit-learn methods work on the distinct colours: counting them is
     # part of their time. Pillow counts its own; here they only label its result.
-    colours, pixel_index = count_colours_with_index(image)
-    check_visible(colours)
-    if method == "kmeans_sample":
-        centroids, colour_labels = _kmeans_on_sample(colours, k, random_state)
-    elif method == "bisecting":
-        centroids, colour_labels = _bisecting(colours, k, random_state)
+    if method in ("kmeans_sample", "bisecting"):
+        colours = count_colours(image)
+        check_visible(colours)
+        fit = _kmeans_on_sample if method == "kmeans_sample" else _bisecting
+        centroids, colour_labels = fit(colours, k, random_state)
     else:
+        colours, pixel_index = count_colours_with_index(image)
+        check_visible(colours)
         centroids, colour_labels, seconds = _pillow(method, image, k, colours, pixel_index)
         started = time.perf_counter() - seconds
     return assemble_quantization(
@@ -225,7 +226,6 @@ def quantize_with(
         centroids,
         random_state=random_state,
         started=started,
-        pixel_index=pixel_index,
         method=_BY_KEY[method].name,
     )
 

@@ -50,11 +50,11 @@ _DOWNLOAD_TABLE_BYTES = 2 * N_CODES
 
 def check_match(image: Image, quantization: Quantization) -> None:
     """Raise InputError when ``quantization`` was computed for an image of another size."""
-    if quantization.labels.shape != (image.height, image.width):
+    if quantization.size != (image.width, image.height):
+        width, height = quantization.size
         raise InputError(
-            f"These colours were computed for a {quantization.labels.shape[1]} × "
-            f"{quantization.labels.shape[0]} image, not for this {image.width} × "
-            f"{image.height} one. Run the colour grouping again on this image."
+            f"These colours were computed for a {width} × {height} image, not for this "
+            f"{image.width} × {image.height} one. Run the colour grouping again on this image."
         )
 
 

@@ -1,5 +1,7 @@
 """Weighted k-means and image quantization."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
@@ -233,3 +235,28 @@ def test_histogram_fit_labels_whole_bins_exactly_as_point_by_point(space, k):
     assert unlabelled.labels is None
     np.testing.assert_array_equal(unlabelled.centers, fit.centers)
     assert unlabelled.inertia == pytest.approx(fit.inertia, rel=1e-12)
+
+
+def test_a_quantization_keeps_no_label_map_but_works_it_out_on_request():
+    rng = np.random.default_rng(3)
+    image = Image(pixels=rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    q = quantize(image, 8)
+    kept = [
+        getattr(q, f.name)
+        for f in dataclasses.fields(q)
+        if isinstance(getattr(q, f.name), np.ndarray)
+    ]
+    # Palette, centres, counts, shares and one label per distinct colour: no
+    # array as large as a label map per pixel.
+    assert all(array.size < image.n_pixels for array in kept)
+    labels = q.labels
+    assert labels.shape == (300, 400) and labels.dtype == np.int16
+    colour_rows = {tuple(c): i for i, c in enumerate(q.colours.colours.tolist())}
+    for y, x in [(0, 0), (150, 200), (299, 399)]:
+        row = colour_rows[tuple(image.pixels[y, x].tolist())]
+        assert labels[y, x] == q.colour_labels[row]
+    copy = q.palette_only()
+    assert copy.size == q.size == (400, 300) and copy.image is None
+    np.testing.assert_array_equal(copy.palette, q.palette)
+    with pytest.raises(InputError, match="keeps only its palette"):
+        _ = copy.labels
