@@ -37,6 +37,8 @@ DEFAULT_SAMPLE = 3_000
 _SEARCH_BLOCK = 4_096
 # Searches over more points than this are split between threads.
 _PARALLEL_SEARCH_ROWS = 1 << 16
+# Points given to their nearest centres at once (see _Lloyd.join).
+_JOIN_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,20 @@ class _Lloyd:
 
     def join(self, centers: np.ndarray) -> float:
         """Give every point to its nearest centre; return the weight that changed group."""
-        rows = np.flatnonzero(self.slack < 0)
+        to_measure = np.flatnonzero(self.slack < 0)
+        # A chunk at a time: the first steps measure every one of a photo's
+        # million or more colours, and a dozen arrays of them at once took
+        # over 100 MB.
+        return sum(
+            (
+                self._join_rows(to_measure[begin : begin + _JOIN_CHUNK], centers)
+                for begin in range(0, len(to_measure), _JOIN_CHUNK)
+            ),
+            0.0,
+        )
+
+    def _join_rows(self, rows: np.ndarray, centers: np.ndarray) -> float:
+        """Give the points ``rows`` to their nearest centres; return the weight that moved."""
         new, distance, second = _nearest_two(self.X, centers, rows)
         self.slack[rows] = second - distance
         old = self.labels[rows]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 
+from kmeans_lib import steps as steps_module
 from kmeans_lib.clustering import WeightedPoints, image_points
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, load_sample
@@ -48,6 +49,16 @@ def test_colour_bins_agree_with_scikit_learn_on_a_photo(china_points):
     assert china_points.members is not None
     steps = record_kmeans(china_points, 6, random_state=3, max_steps=15)
     np.testing.assert_allclose(steps.centers[-1], sklearn_centres(china_points, steps), atol=1e-6)
+
+
+def test_joining_in_chunks_and_on_threads_changes_nothing(china_points, monkeypatch):
+    whole = record_kmeans(china_points, 6, random_state=3, max_steps=15)
+    monkeypatch.setattr(steps_module, "_JOIN_CHUNK", 5_000)
+    monkeypatch.setattr(steps_module, "_PARALLEL_SEARCH_ROWS", 1_000)
+    chunked = record_kmeans(china_points, 6, random_state=3, max_steps=15)
+    np.testing.assert_allclose(chunked.centers, whole.centers, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(chunked.changed, whole.changed)
+    np.testing.assert_allclose(chunked.inertia, whole.inertia, rtol=1e-9)
 
 
 def test_stopping_at_the_limit_agrees_with_scikit_learn_stopped_there():
