@@ -321,15 +321,16 @@ def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes
     """Small redraws at each k of :data:`STRIP_KS`, with centres fitted on the whole picture.
 
     A k the elbow sweep covers takes that sweep's centres; a larger k is fitted
-    the way the sweep fits (on the colour histogram, without the polish).
+    on the picture's colour histogram alone (its inertia is not shown, so the
+    fit skips measuring it over every colour).
     """
     spec = PicturePoints(source, space)
     curve = elbow(spec, seed)
     swept = dict(zip(curve.ks.tolist(), curve.centers, strict=True))
+    colours = points(spec)
+    colours_or_bins = colours if colours.coarse is None else colours.coarse
     centres = [
-        swept[k]
-        if k in swept
-        else fit_kmeans(points(spec), k, random_state=seed, polish=False, with_labels=False).centers
+        swept[k] if k in swept else fit_kmeans(colours_or_bins, k, random_state=seed).centers
         for k in STRIP_KS
     ]
     small = resize_to_fit(small_image(source), THUMBNAIL_MAX_SIDE)
