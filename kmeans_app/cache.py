@@ -80,11 +80,11 @@ MAX_SIZE_JOBS = 8
 SWEEP_JOBS = -1
 # What one method of the comparison adds at most, per pixel of the picture compared.
 COMPARISON_BYTES_PER_PIXEL = 22
-# Methods are compared on a copy no larger than this on a side (4 megapixels at
-# most): every method counts, labels and measures every pixel on its own, under
-# the server's computation lock, which on a 12.5-megapixel working copy took
-# 19-23 s (everyone else's work waited) and up to 270 MB more memory.
-COMPARE_MAX_SIDE = 2000
+# Methods are compared on a copy no larger than this on a side (2.6 megapixels
+# at most): every method counts, labels and measures every pixel on its own,
+# under the server's computation lock, which on a 12.5-megapixel working copy
+# took 19-23 s (everyone else's work waited) and up to 270 MB more memory.
+COMPARE_MAX_SIDE = 1600
 # The size is measured a band of rows at a time: the background job then holds
 # a few megabytes besides the picture, not a second full-size copy.
 SIZE_BAND_ROWS = 256

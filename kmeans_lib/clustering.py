@@ -241,14 +241,22 @@ def _bins_inside(
         The other points, sorted.
     """
     means = members.means
-    # Dot products for the test (with a margin far above their rounding), exact
-    # differences for the inertia.
-    squared = np.maximum(
-        (means**2).sum(axis=1)[:, None] - 2 * means @ centers.T + (centers**2).sum(axis=1), 0.0
-    )
-    nearest = squared.argmin(axis=1)
-    two = np.sqrt(np.partition(squared, 1, axis=1)[:, :2])
-    inside = two[:, 1] - two[:, 0] > 2 * members.radius + 1e-6
+    nearest = np.empty(len(means), dtype=np.intp)
+    inside = np.zeros(len(means), dtype=bool)
+    centre_norms = (centers**2).sum(axis=1)
+    # A block of bins at a time: a large photo has over 100,000 bins, and their
+    # distances to 20 centres, with a partitioned copy, took 30 MB per sweep thread.
+    for begin in range(0, len(means), _ASSIGN_BLOCK // 8):
+        block = slice(begin, begin + _ASSIGN_BLOCK // 8)
+        # Dot products for the test (with a margin far above their rounding),
+        # exact differences for the inertia.
+        squared = (means[block] ** 2).sum(axis=1)[:, None] - 2 * means[block] @ centers.T
+        squared += centre_norms
+        np.maximum(squared, 0.0, out=squared)
+        nearest[block] = squared.argmin(axis=1)
+        if len(centers) > 1:
+            two = np.sqrt(np.partition(squared, 1, axis=1)[:, :2])
+            inside[block] = two[:, 1] - two[:, 0] > 2 * members.radius[block] + 1e-6
     residuals = means[inside] - centers[nearest[inside]]
     inertia = float(np.dot(members.weights[inside], np.einsum("ij,ij->i", residuals, residuals)))
     inertia += float(members.scatter[inside].sum())

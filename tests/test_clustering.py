@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 
+from kmeans_lib import clustering
 from kmeans_lib.clustering import (
     COARSE_MIN_POINTS,
     WeightedPoints,
@@ -222,7 +223,10 @@ def test_quantize_with_points_already_built_gives_the_same_result():
 
 @pytest.mark.parametrize("space", ["rgb", "lab"])
 @pytest.mark.parametrize("k", [2, 7, 20])
-def test_histogram_fit_labels_whole_bins_exactly_as_point_by_point(space, k):
+@pytest.mark.parametrize("block", [None, 8_000], ids=["one-block", "many-blocks"])
+def test_histogram_fit_labels_whole_bins_exactly_as_point_by_point(space, k, block, monkeypatch):
+    if block is not None:  # china's 25,000 bins and 97,000 colours in many blocks
+        monkeypatch.setattr(clustering, "_ASSIGN_BLOCK", block)
     # china has 96,615 colours: fits go through the histogram and its bins.
     points = image_points(count_colours(load_sample("china")), space)
     assert points.members is not None
