@@ -1,6 +1,7 @@
 """Weighted k-means and image quantization."""
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -264,3 +265,21 @@ def test_a_quantization_keeps_no_label_map_but_works_it_out_on_request():
     np.testing.assert_array_equal(copy.palette, q.palette)
     with pytest.raises(InputError, match="keeps only its palette"):
         _ = copy.labels
+
+
+def test_bin_members_are_worked_out_once_when_first_asked_for(monkeypatch):
+    calls = []
+    real = clustering._bin_members
+
+    def counting(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(clustering, "_bin_members", counting)
+    points = image_points(count_colours(load_sample("china")), "rgb")
+    assert calls == []  # a redraw never needs them
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: points.members, range(8)))
+    assert calls == [1]
+    assert all(members is found[0] for members in found)
+    assert found[0].counts.sum() == points.n_points
