@@ -8,8 +8,6 @@ charts drawn from a finished sweep use ``st.cache_data``.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -88,24 +86,7 @@ COMPARE_MAX_SIDE = 1600
 # The size is measured a band of rows at a time: the background job then holds
 # a few megabytes besides the picture, not a second full-size copy.
 SIZE_BAND_ROWS = 256
-BACKGROUND_NICENESS = 10
-
-
-def _yield_to_viewers() -> None:
-    """Lower the calling thread's CPU priority (Linux sets it per thread).
-
-    The original's PNG size is measured while the page is drawn: on 2 cores its
-    1-2 s of encoding took CPU from the fit and previews a viewer waits for.
-    At :data:`BACKGROUND_NICENESS` it gets about a tenth of a core they want,
-    and all of one they leave: never starved, as the page waits for it last.
-    """
-    with suppress(AttributeError, OSError):  # no setpriority, or not allowed
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
-
-
-_SIZE_THREAD = ThreadPoolExecutor(
-    max_workers=1, thread_name_prefix="original-png-size", initializer=_yield_to_viewers
-)
+_SIZE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="original-png-size")
 _size_jobs: dict[str, Future[int]] = {}
 
 Points = PicturePoints | TablePoints

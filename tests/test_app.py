@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import threading
 import warnings
 from pathlib import Path
 
@@ -585,12 +583,3 @@ def test_a_large_tables_animation_waits_until_asked_for() -> None:
     switch.set_value(True).run()
     assert_no_problem(at)
     assert animated_figure(at, "table_steps_chart")["frames"]
-
-
-@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no per-thread CPU priority here")
-def test_the_originals_png_size_is_measured_at_a_lower_cpu_priority() -> None:
-    def niceness() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    assert cache._SIZE_THREAD.submit(niceness).result() == cache.BACKGROUND_NICENESS
-    assert niceness() < cache.BACKGROUND_NICENESS  # the thread that draws pages keeps its own
