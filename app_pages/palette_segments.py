@@ -1,5 +1,7 @@
 """Palette & segments: order, edit and take away the palette; see each colour's region."""
 
+import functools
+
 import streamlit as st
 
 from kmeans_app import cache, choices, state, widgets
@@ -74,7 +76,10 @@ st.caption(
 
 st.markdown("**Downloads**, in the colours and order shown")
 stem = f"{source.name.rsplit('.', 1)[0]}-{k}-colours{'-edited' if palette else ''}"
-files = cache.palette_files(source, k, space, seed, order=order_by, palette=palette)
+# Built when clicked: an edit reruns the page, which should not wait for files.
+files = functools.partial(
+    cache.palette_files, source, k, space, seed, order=order_by, palette=palette
+)
 png, swatch, csv, json, gpl = st.columns(5)
 png.download_button(
     "Redrawn picture (PNG, full size)",
@@ -86,7 +91,7 @@ png.download_button(
 )
 swatch.download_button(
     "Palette picture (PNG)",
-    cache.palette_swatches(source, k, space, seed, order_by, palette),
+    functools.partial(cache.palette_swatches, source, k, space, seed, order_by, palette),
     file_name=f"{stem}-palette.png",
     mime="image/png",
     key="studio_swatches",

@@ -1,5 +1,7 @@
 """Redraw: the picture and its k-colour redraw side by side, with the palette and the numbers."""
 
+import functools
+
 import streamlit as st
 
 from kmeans_app import cache, choices, state, widgets
@@ -87,7 +89,7 @@ png.download_button(
     key="download_png",
     on_click="ignore",
 )
-files = cache.palette_files(source, k, space, seed)
+files = functools.partial(cache.palette_files, source, k, space, seed)
 widgets.palette_file_buttons((csv, json, gpl), files, stem, "download")
 
 file_size_line.markdown(f"- **File size**: {widgets.file_size_comparison(source, k, space, seed)}")

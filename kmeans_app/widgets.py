@@ -170,13 +170,19 @@ def chips(codes: Sequence[str], captions: Sequence[str]) -> None:
 
 
 def palette_file_buttons(
-    columns: Sequence[DeltaGenerator], files: dict[str, str], stem: str, key_prefix: str
+    columns: Sequence[DeltaGenerator],
+    files: Callable[[], dict[str, str]],
+    stem: str,
+    key_prefix: str,
 ) -> None:
-    """A download button in each of three columns for the CSV, JSON and GIMP palette files."""
+    """A download button in each of three columns for the CSV, JSON and GIMP palette files.
+
+    ``files`` gives the texts by extension; it is called only when a button is clicked.
+    """
     for column, (extension, mime, label) in zip(columns, PALETTE_FILES, strict=True):
         column.download_button(
             label,
-            files[extension],
+            lambda extension=extension: files()[extension],
             file_name=f"{stem}-palette.{extension}",
             mime=mime,
             key=f"{key_prefix}_{extension}",

@@ -420,8 +420,8 @@ def test_compare_page_works_on_an_upload() -> None:
     assert np.isinf(table["PSNR (dB)"]).all()
 
 
-def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
-    """The bytes the download button ``key`` sends when clicked (its deferred callable's)."""
+def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes | str:
+    """What the download button ``key`` sends when clicked, bytes or text (its deferred call)."""
     button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
     return deferred[button.proto.deferred_file_id]()
 
@@ -632,13 +632,14 @@ def test_editing_a_colour_changes_the_downloads_and_the_quality_label(
     full = np.asarray(Image.open(io.BytesIO(downloaded(at, "studio_png", deferred))).convert("RGB"))
     np.testing.assert_array_equal(np.all(full == (255, 0, 255), axis=2), fit.labels == 0)
     # The palette picture and files and the code use the edited colour.
-    palette = ("#ff00ff", *fit.hex_codes()[1:])
-    swatch_png = cache.palette_swatches(picture, 4, "rgb", 0, "share", palette)
+    palette = ["#ff00ff", *fit.hex_codes()[1:]]
+    swatch_png = downloaded(at, "studio_swatches", deferred)
     with Image.open(io.BytesIO(swatch_png)) as swatch:
         assert swatch.convert("RGB").getpixel((5, 5)) == (255, 0, 255)  # the first chip
-    files = cache.palette_files(picture, 4, "rgb", 0, order="share", palette=palette)
-    assert pd.read_csv(io.StringIO(files["csv"]))["hex"].tolist() == list(palette)
-    assert "#ff00ff" in files["gpl"] and "#ff00ff" in files["json"]
+    csv = downloaded(at, "studio_csv", deferred)
+    assert pd.read_csv(io.StringIO(csv))["hex"].tolist() == palette
+    assert "#ff00ff" in downloaded(at, "studio_gpl", deferred)
+    assert "#ff00ff" in downloaded(at, "studio_json", deferred)
     assert all("#ff00ff" in box.value for box in at.code)
     assert len(at.code) == 4
 
@@ -682,7 +683,7 @@ def test_edits_start_again_when_k_changes_and_the_page_says_so(
 
 
 def test_sorting_orders_the_pickers_files_and_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    at, _ = open_palette_page(monkeypatch, {"k": "6"})
+    at, deferred = open_palette_page(monkeypatch, {"k": "6"})
     picture = at.session_state["picture"]
     fit = cache.quantization(picture, 6, "rgb", 0)
     by_share = [picker.value for picker in at.color_picker]
@@ -699,8 +700,8 @@ def test_sorting_orders_the_pickers_files_and_code(monkeypatch: pytest.MonkeyPat
     assert shares == [widgets.percent(fit.shares[i]) for i in np.argsort(lightness)]
     python = at.code[0].value
     assert python.index(expected[0]) < python.index(expected[-1])
-    files = cache.palette_files(picture, 6, "rgb", 0, order="lightness", palette=None)
-    assert pd.read_csv(io.StringIO(files["csv"]))["hex"].tolist() == expected
+    csv = downloaded(at, "studio_csv", deferred)
+    assert pd.read_csv(io.StringIO(csv))["hex"].tolist() == expected
     at.radio(key="palette_order").set_value("hue").run()
     assert_no_problem(at)
     assert sorted(picker.value for picker in at.color_picker) == sorted(by_share)
