@@ -341,18 +341,30 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
 
 
 @shared()
+def cluster_errors(source: Source, k: int, space: str, seed: int) -> metrics.ClusterErrors:
+    """What each cluster adds to the redraw's MSE and mean ΔE."""
+    return metrics.cluster_errors(image(source), quantization(source, k, space, seed))
+
+
 def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
     """MSE, PSNR and mean ΔE between the picture and its redraw."""
-    return metrics.quality(image(source), quantization(source, k, space, seed))
+    return cluster_errors(source, k, space, seed).quality()
 
 
 @shared("Measuring the edited palette…")
 def edited_quality(
     source: Source, k: int, space: str, seed: int, palette: tuple[str, ...]
 ) -> metrics.Quality:
-    """MSE, PSNR and mean ΔE between the picture and its redraw in the colours ``palette``."""
-    edited = recolour(quantization(source, k, space, seed), palette)
-    return metrics.quality(image(source), edited)
+    """MSE, PSNR and mean ΔE between the picture and its redraw in the colours ``palette``.
+
+    Only the clusters whose colour was changed are measured again.
+    """
+    return metrics.recoloured_quality(
+        image(source),
+        quantization(source, k, space, seed),
+        palette,
+        errors=cluster_errors(source, k, space, seed),
+    )
 
 
 @shared("Measuring the original's file size…")
