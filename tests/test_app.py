@@ -642,6 +642,9 @@ def test_editing_a_colour_changes_the_downloads_and_the_quality_label(
     assert "#ff00ff" in downloaded(at, "studio_json", deferred)
     assert all("#ff00ff" in box.value for box in at.code)
     assert len(at.code) == 4
+    # Redraw keeps the fitted colours, and says where the edited palette is.
+    at.switch_page("app_pages/redraw.py").run()
+    assert any("your edited palette is on" in caption.value for caption in at.caption)
 
 
 def test_reset_restores_the_fitted_colours(monkeypatch: pytest.MonkeyPatch) -> None:
