@@ -15,10 +15,12 @@ SPACE_NAMES = {"rgb": "RGB", "lab": "CIELAB"}
 settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
 fit = cache.quantization(source, k, space, seed)
-fitted, shares, n_colours = fit.hex_codes(), fit.shares.tolist(), fit.n_colours
+fitted, shares, n_colours, note = fit.hex_codes(), fit.shares.tolist(), fit.n_colours, fit.note
 del fit  # only the codes and shares: nothing here keeps the picture's arrays
 
 st.header("Make the palette yours, and see its regions")
+if note:
+    st.info(note)
 if choices.edits_left_behind(settings):
     st.info(
         "The palette you edited belonged to another picture, k, colour space or seed, so this "

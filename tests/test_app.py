@@ -733,3 +733,13 @@ def test_a_segment_choice_shows_its_share_and_all_returns(monkeypatch: pytest.Mo
     assert_no_problem(at)
     assert at.button_group[0].value == []
     assert not any(caption.value.startswith("Shown:") for caption in at.caption)
+
+
+def test_palette_page_says_when_the_picture_has_fewer_colours_than_k() -> None:
+    flag = png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)])
+    at = upload(open_app({"k": "8"}), "flag.png", flag)
+    at.switch_page(PALETTE_PAGE).run()
+    assert_no_problem(at)
+    assert len(at.color_picker) == 3
+    assert any("only 3 distinct colours" in info.value for info in at.info)
+    assert sorted(picker.value for picker in at.color_picker) == ["#0000ff", "#fafafa", "#ff0000"]
