@@ -39,6 +39,12 @@ YOUR_DATA = st.Page(
 PAGES = [
     REDRAW,
     st.Page(
+        "app_pages/palette_segments.py",
+        title="Palette & segments",
+        icon=":material/palette:",
+        url_path="palette",
+    ),
+    st.Page(
         "app_pages/choose_k.py", title="Choose k", icon=":material/show_chart:", url_path="choose-k"
     ),
     st.Page(

@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from kmeans_app import cache, state
+from kmeans_app import cache, state, widgets
 from kmeans_app.state import Settings
 from kmeans_lib.figures import COLOUR_BY
 
 COLOUR_BY_LABELS = {"centroid": "Its group's palette colour", "original": "Its own colour"}
 
 settings = state.current()
-# Only the hex codes are kept: this page's functions (the fragment, the download)
-# live on in the session between runs and with them every name defined here,
-# which must not hold on to a picture's quantization.
-hex_codes = cache.quantization(
-    settings.picture, settings.k, settings.space, settings.seed
-).hex_codes()
+# Only the hex codes and shares are kept: this page's functions (the fragment, the
+# download) live on in the session between runs and with them every name defined
+# here, which must not hold on to a picture's quantization.
+fit = cache.quantization(settings.picture, settings.k, settings.space, settings.seed)
+hex_codes, shares = fit.hex_codes(), fit.shares.tolist()
+del fit
 
 st.header("Explore the colours in 3D")
 st.markdown(
@@ -25,7 +25,7 @@ st.markdown(
 
 
 @st.fragment
-def colour_cube(settings: Settings, hex_codes: list[str]) -> None:
+def colour_cube(settings: Settings, hex_codes: list[str], shares: list[float]) -> None:
     """The 3D scatter and its controls; changing them reruns only this part."""
     left, middle = st.columns(2)
     colour_by = left.radio(
@@ -40,14 +40,14 @@ def colour_cube(settings: Settings, hex_codes: list[str]) -> None:
         key="max_points",
         help="A random sample of pixels; more points show more detail but turn more slowly.",
     )
-    # Groups chosen at an earlier, larger k may no longer exist.
-    chosen = [group for group in st.session_state.get("clusters", []) if group < len(hex_codes)]
-    st.session_state.clusters = chosen
-    st.multiselect(
-        "Show only these groups (leave empty for all)",
+    # The same choice as the segments of Palette & segments: it follows from one to the other.
+    chosen = widgets.segment_picker(
+        settings,
+        hex_codes,
+        shares,
         range(len(hex_codes)),
-        format_func=lambda group: f"Group {group + 1} · {hex_codes[group]}",
-        key="clusters",
+        "Show only these groups (none chosen: all)",
+        "explore_3d",
     )
     figure = cache.colour_cube(
         settings.picture,
@@ -61,7 +61,7 @@ def colour_cube(settings: Settings, hex_codes: list[str]) -> None:
     st.plotly_chart(figure, key="cube_chart", height=640)
 
 
-colour_cube(settings, hex_codes)
+colour_cube(settings, hex_codes, shares)
 
 st.subheader("The pixels as a table")
 table, n_pixels = cache.pixel_table(settings.picture, settings.k, settings.space, settings.seed)

@@ -1,8 +1,10 @@
 """Redraw: the picture and its k-colour redraw side by side, with the palette and the numbers."""
 
+import functools
+
 import streamlit as st
 
-from kmeans_app import cache, state, widgets
+from kmeans_app import cache, choices, state, widgets
 
 settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
@@ -31,6 +33,16 @@ st.caption(
     "Each colour is the average of one group of pixels; the percentage is its share of the picture."
 )
 widgets.swatches(fit.hex_codes(), fit.shares)
+if choices.edits(settings):
+    st.caption(
+        "This page shows and downloads the fitted colours; your edited palette is on "
+        "Palette & segments."
+    )
+st.page_link(
+    "app_pages/palette_segments.py",
+    label="Sort, edit or copy the palette as code, and see each colour's region of the picture",
+    icon=":material/palette:",
+)
 
 st.subheader("Before and after")
 quality = cache.quality(source, k, space, seed)
@@ -77,23 +89,7 @@ png.download_button(
     key="download_png",
     on_click="ignore",
 )
-files = cache.palette_files(source, k, space, seed)
-for column, (extension, mime, label) in zip(
-    (csv, json, gpl),
-    (
-        ("csv", "text/csv", "Palette (CSV)"),
-        ("json", "application/json", "Palette (JSON)"),
-        ("gpl", "text/plain", "Palette (GIMP .gpl)"),
-    ),
-    strict=True,
-):
-    column.download_button(
-        label,
-        files[extension],
-        file_name=f"{stem}-palette.{extension}",
-        mime=mime,
-        key=f"download_{extension}",
-        on_click="ignore",
-    )
+files = functools.partial(cache.palette_files, source, k, space, seed)
+widgets.palette_file_buttons((csv, json, gpl), files, stem, "download")
 
 file_size_line.markdown(f"- **File size**: {widgets.file_size_comparison(source, k, space, seed)}")

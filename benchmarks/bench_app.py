@@ -7,7 +7,10 @@ imports are not counted). In each case the session visits every page in navigati
 order (each page compiled once, as a server compiles it; AppTest alone compiles
 on every run); on each it times the first visit, then one rerun after a change of
 k to a value not used before (the sidebar slider "k"; on Your data, the page's own
-slider "table_k"). Uploads go through AppTest's own file-uploader API
+slider "table_k"). On Palette & segments it then times two more reruns, neither of
+which may refit: a colour changed with the first colour picker (the redraw,
+downloads and quality in the edited palette) and a segment chosen (the picture
+showing one group's pixels). Uploads go through AppTest's own file-uploader API
 (``at.file_uploader(key="upload").set_value(...)``): the bytes reach the app the way a
 browser upload does, without the HTTP transfer.
 
@@ -70,6 +73,7 @@ ROOT = BENCHMARKS.parent
 # Page file, navigation title and the key of the slider that sets k on that page.
 PAGES = (
     ("app_pages/redraw.py", "Redraw", "k"),
+    ("app_pages/palette_segments.py", "Palette & segments", "k"),
     ("app_pages/choose_k.py", "Choose k", "k"),
     ("app_pages/explore_3d.py", "Explore in 3D", "k"),
     ("app_pages/compare.py", "Compare methods", "k"),
@@ -110,17 +114,26 @@ TABLES = {
 }
 YOUR_DATA = "app_pages/your_data.py"
 UPLOAD_STEP = "upload to finished Redraw"
+PALETTE_PAGE = "Palette & segments"
+RECOLOUR_STEP = "  a colour edited"
+SEGMENT_STEP = "  a segment chosen"
+# The edit: an unlikely palette colour, so it is never the fitted one.
+EDITED_COLOUR = "#ff00fe"
 TABLE_STEP = "upload to finished Your data"
 FIRST, RERUN = "first visit", "rerun after k"
 # Each method under 10 s on the working copy; no limit on the whole Compare page.
 _NO_COMPARE_LIMIT = {("Compare methods", FIRST): None, ("Compare methods", RERUN): None}
-_LARGE = {("*", RERUN): 1.5, ("Choose k", FIRST): 4.0, **_NO_COMPARE_LIMIT}
+# Recolouring and segments never refit: under 0.2 s on the sample, 1 s on a 12 MP photo.
+_EDITS = {(RECOLOUR_STEP, RERUN): 0.2, (SEGMENT_STEP, RERUN): 0.2}
+_LARGE_EDITS = {(RECOLOUR_STEP, RERUN): 1.0, (SEGMENT_STEP, RERUN): 1.0}
+_LARGE = {("*", RERUN): 1.5, ("Choose k", FIRST): 4.0, **_NO_COMPARE_LIMIT, **_LARGE_EDITS}
 # Upper limits in seconds per picture: (page or UPLOAD_STEP, FIRST or RERUN) -> limit.
 # "*" stands for every page.
 TARGETS: dict[str, dict[tuple[str, str], float | None]] = {
     "default": {
         ("*", FIRST): 1.5,
         ("*", RERUN): 0.3,
+        **_EDITS,
         # Every method runs again for each k.
         ("Compare methods", FIRST): 3.0,
         ("Compare methods", RERUN): 3.0,
@@ -149,7 +162,7 @@ class Row:
 
 def target(picture: str, page: str, kind: str) -> float | None:
     limits = TARGETS[picture]
-    if page in (UPLOAD_STEP, TABLE_STEP):
+    if page in (UPLOAD_STEP, TABLE_STEP, RECOLOUR_STEP, SEGMENT_STEP):
         return limits.get((page, kind))
     return limits.get((page, kind), limits.get(("*", kind)))
 
@@ -237,9 +250,31 @@ def measure(app: Path, key: str) -> tuple[list[Row], float | None]:
             row.rerun = timed_run(at, row.failures)
             first = "-" if row.first is None else f"{row.first:.3f} s"
             print(f"  {title}: first visit {first}, rerun {row.rerun:.3f} s", flush=True)
+            if title == PALETTE_PAGE:
+                rows += palette_updates(at)
     except Exception as error:  # a timeout or a crash ends this picture, not the run
         rows.append(Row("(run stopped)", failures=[f"{type(error).__name__}: {error}"]))
     return rows, decode
+
+
+def palette_updates(at: AppTest) -> list[Row]:
+    """Time Palette & segments' rerun after a colour edit, then after a segment choice."""
+    recolour, segment = Row(RECOLOUR_STEP, failures=[]), Row(SEGMENT_STEP, failures=[])
+    at.color_picker[0].pick(EDITED_COLOUR)
+    recolour.rerun = timed_run(at, recolour.failures)
+    if not any("(edited palette)" in metric.label for metric in at.metric):
+        recolour.failures.append("the quality figures do not say “edited palette”")
+    # The least used group: its pixels, and only they, keep their own colours.
+    at.button_group[0].set_value([len(at.color_picker) - 1])
+    segment.rerun = timed_run(at, segment.failures)
+    if not any(caption.value.startswith("Shown:") for caption in at.caption):
+        segment.failures.append("the page does not show the chosen segment")
+    print(
+        f"  {PALETTE_PAGE}: colour edited {recolour.rerun:.3f} s, "
+        f"segment chosen {segment.rerun:.3f} s",
+        flush=True,
+    )
+    return [recolour, segment]
 
 
 def measure_table(app: Path, key: str) -> tuple[list[Row], None]:

@@ -32,9 +32,16 @@ from kmeans_lib import (
     step_figures,
     tabular,
 )
-from kmeans_lib.clustering import KMeansFit, Quantization, WeightedPoints, fit_kmeans, image_points
+from kmeans_lib.clustering import (
+    KMeansFit,
+    Quantization,
+    WeightedPoints,
+    fit_kmeans,
+    image_points,
+    recolour,
+)
 from kmeans_lib.clustering import quantize as quantize_image
-from kmeans_lib.colour_space import hex_codes
+from kmeans_lib.colour_space import check_palette, hex_codes, sort_palette
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     Image,
@@ -52,11 +59,13 @@ from kmeans_lib.rendering import (
     full_size_memory,
     full_size_png,
     indexed_png,
-    painted_png,
+    nearest_labels,
+    painted_labels_png,
     painted_pngs,
     png_size,
     redraw_png,
 )
+from kmeans_lib.segments import PixelInfo, full_resolution_point, pixel_at, segment_view
 from kmeans_lib.steps import KMeansSteps, record_kmeans
 
 # Streamlit's image element re-encodes anything wider than 1,460 px on every rerun,
@@ -164,6 +173,26 @@ def palette_png(source: Source, k: int, space: str, seed: int) -> bytes:
     )
 
 
+def _fits_preview(source: Source) -> bool:
+    """Whether the picture is its own preview (no side above :data:`PREVIEW_MAX_SIDE`)."""
+    picture = image(source)
+    return max(picture.width, picture.height) <= PREVIEW_MAX_SIDE
+
+
+@shared()
+def preview_labels(source: Source, k: int, space: str, seed: int) -> np.ndarray:
+    """Each pixel's palette index in :func:`small_image`: the fit's own for a small
+    picture, else the shrunk picture's nearest centre.
+
+    Redrawing the preview in other colours, or showing some clusters only, is
+    then a lookup in these labels: nothing is fitted or measured again. Stored,
+    as a quantization works its label map out anew each time it is asked.
+    """
+    if _fits_preview(source):
+        return quantization(source, k, space, seed).labels
+    return nearest_labels(small_image(source), quantization(source, k, space, seed))
+
+
 @shared()
 def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     """The redraw as a PNG no larger than :data:`PREVIEW_MAX_SIDE`.
@@ -171,17 +200,73 @@ def redraw_preview(source: Source, k: int, space: str, seed: int) -> bytes:
     A picture already that small shows its palette PNG, which the file-size
     comparison needs anyway: one encoding instead of two on every change of k.
     """
-    picture = image(source)
-    if max(picture.width, picture.height) <= PREVIEW_MAX_SIDE:
+    if _fits_preview(source):
         with suppress(InputError):  # no palette PNG holds 256 colours plus transparency
             return palette_png(source, k, space, seed)
     # The shrunk picture painted with the palette: the redraw at preview size,
     # in exactly the palette's colours (and a PNG: a JPEG would blur them).
-    return painted_png(small_image(source), quantization(source, k, space, seed), compress_level=1)
+    return recoloured_preview(
+        source, k, space, seed, tuple(quantization(source, k, space, seed).hex_codes())
+    )
+
+
+@shared()
+def recoloured_preview(
+    source: Source, k: int, space: str, seed: int, palette: tuple[str, ...]
+) -> bytes:
+    """The redraw at preview size painted with ``palette``, one colour code per cluster."""
+    colours = check_palette(palette, quantization(source, k, space, seed).n_colours)
+    return painted_labels_png(
+        small_image(source), preview_labels(source, k, space, seed), colours, compress_level=1
+    )
+
+
+def shown_preview(
+    source: Source, k: int, space: str, seed: int, palette: tuple[str, ...] | None
+) -> bytes:
+    """The redraw preview in the fitted colours (``palette`` None) or in ``palette``."""
+    if palette is None:
+        return redraw_preview(source, k, space, seed)
+    return recoloured_preview(source, k, space, seed, palette)
+
+
+@shared()
+def segment_preview(
+    source: Source, k: int, space: str, seed: int, clusters: tuple[int, ...]
+) -> bytes:
+    """The preview with the pixels of ``clusters`` in their own colours and the rest faded."""
+    small = small_image(source)
+    view = segment_view(small, preview_labels(source, k, space, seed), clusters)
+    return encode_preview(Image(view, small.opaque))
+
+
+def clicked_pixel(
+    source: Source,
+    k: int,
+    space: str,
+    seed: int,
+    palette: tuple[str, ...] | None,
+    click: dict[str, float],
+) -> PixelInfo:
+    """The pixel under a click on the preview, mapped back to the picture the fit is of.
+
+    ``click`` holds the point (``x``, ``y``) and the size the preview was shown
+    at (``width``, ``height``), as the image-coordinates component gives them.
+    """
+    picture, fit = image(source), quantization(source, k, space, seed)
+    column, row = full_resolution_point(
+        click["x"], click["y"], (click["width"], click["height"]), (picture.width, picture.height)
+    )
+    return pixel_at(picture, fit if palette is None else recolour(fit, palette), column, row)
 
 
 def redraw_png_on_click(
-    source: Source, k: int, space: str, seed: int, dither: bool = False
+    source: Source,
+    k: int,
+    space: str,
+    seed: int,
+    dither: bool = False,
+    palette: tuple[str, ...] | None = None,
 ) -> Callable[[], bytes]:
     """A callable that builds the full-size redraw PNG when a download is clicked.
 
@@ -190,12 +275,15 @@ def redraw_png_on_click(
     only the keys, so a page left open pins no picture. A picture explored at a
     working size is decoded again at full size and painted with the palette
     (dithered whole with ``dither``); the store first makes room for that
-    (:func:`~kmeans_lib.rendering.full_size_memory`).
+    (:func:`~kmeans_lib.rendering.full_size_memory`). With ``palette`` (one colour
+    code per cluster) the same clusters are painted in those colours.
     """
 
     def build() -> bytes:
         with heavy_work():
             picture, result = image(source), quantization(source, k, space, seed)
+            if palette is not None:
+                result = recolour(result, palette)
             if picture.original_size is None:
                 if dither:
                     labels = dithered_labels(source, k, space, seed)
@@ -256,9 +344,30 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
 
 
 @shared()
+def cluster_errors(source: Source, k: int, space: str, seed: int) -> metrics.ClusterErrors:
+    """What each cluster adds to the redraw's MSE and mean ΔE."""
+    return metrics.cluster_errors(image(source), quantization(source, k, space, seed))
+
+
 def quality(source: Source, k: int, space: str, seed: int) -> metrics.Quality:
     """MSE, PSNR and mean ΔE between the picture and its redraw."""
-    return metrics.quality(image(source), quantization(source, k, space, seed))
+    return cluster_errors(source, k, space, seed).quality()
+
+
+@shared("Measuring the edited palette…")
+def edited_quality(
+    source: Source, k: int, space: str, seed: int, palette: tuple[str, ...]
+) -> metrics.Quality:
+    """MSE, PSNR and mean ΔE between the picture and its redraw in the colours ``palette``.
+
+    Only the clusters whose colour was changed are measured again.
+    """
+    return metrics.recoloured_quality(
+        image(source),
+        quantization(source, k, space, seed),
+        palette,
+        errors=cluster_errors(source, k, space, seed),
+    )
 
 
 @shared("Measuring the original's file size…")
@@ -286,15 +395,55 @@ def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:
     )
 
 
-@shared()
-def palette_files(source: Source, k: int, space: str, seed: int) -> dict[str, str]:
-    """The palette as CSV, JSON and GIMP palette text, by file extension."""
+def shown_palette(
+    source: Source, k: int, space: str, seed: int, order: str, palette: tuple[str, ...] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The palette indices in the order shown, and each cluster's colour (fitted or ``palette``).
+
+    Returns ``(order, colours)``: ``colours[order]`` is the palette as shown.
+    """
     fit = quantization(source, k, space, seed)
+    colours = fit.palette if palette is None else check_palette(palette, fit.n_colours)
+    return sort_palette(colours, fit.shares, order), colours
+
+
+@shared()
+def palette_files(
+    source: Source,
+    k: int,
+    space: str,
+    seed: int,
+    order: str = "share",
+    palette: tuple[str, ...] | None = None,
+) -> dict[str, str]:
+    """The palette as CSV, JSON and GIMP palette text, by file extension.
+
+    In the ``order`` shown, in the fitted colours or in ``palette``.
+    """
+    shares = quantization(source, k, space, seed).shares
+    index, colours = shown_palette(source, k, space, seed, order, palette)
+    colours, shares = colours[index], shares[index]
+    name = f"{source.name}, {len(colours)} colours{', edited' if palette else ''}"
     return {
-        "csv": palette_io.palette_csv(fit),
-        "json": palette_io.palette_json(fit),
-        "gpl": palette_io.palette_gpl(fit, name=f"{source.name}, {fit.n_colours} colours"),
+        "csv": palette_io.palette_csv(colours, shares),
+        "json": palette_io.palette_json(colours, shares),
+        "gpl": palette_io.palette_gpl(colours, shares, name=name),
     }
+
+
+@shared()
+def palette_swatches(
+    source: Source, k: int, space: str, seed: int, order: str, palette: tuple[str, ...] | None
+) -> bytes:
+    """The palette as shown, as a PNG of labelled colour chips."""
+    index, colours = shown_palette(source, k, space, seed, order, palette)
+    return palette_io.palette_swatch_png(colours[index])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def code_snippets(codes: tuple[str, ...]) -> dict[str, str]:
+    """Code that uses the palette ``codes`` in matplotlib, Plotly, seaborn and CSS."""
+    return palette_io.code_snippets(list(codes))
 
 
 @shared("Redrawing small previews…")

@@ -1,21 +1,38 @@
-"""Display pieces shared by several pages: swatches, the choosing-k and step-by-step panels."""
+"""Display pieces shared by several pages: swatches, the palette and segment controls, the
+choosing-k and step-by-step panels."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from html import escape
+from typing import TYPE_CHECKING, BinaryIO
 
 import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
 
-from kmeans_app import cache
+from kmeans_app import cache, choices
 from kmeans_app.sources import PicturePoints, Source, TablePoints
+from kmeans_app.state import Settings
 from kmeans_lib import eye_test
+from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
 from kmeans_lib.steps import STARTS
 
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
 # Tables up to this many rows show their step-by-step animation without being asked.
 STEPS_AUTO_ROWS = 5_000
+# Colour pickers to a row.
+PICKER_COLUMNS = 8
+# The palette files offered for download: extension, MIME type and button label.
+PALETTE_FILES = (
+    ("csv", "text/csv", "Palette (CSV)"),
+    ("json", "application/json", "Palette (JSON)"),
+    ("gpl", "text/plain", "Palette (GIMP .gpl)"),
+)
 # A grey border at half opacity reads on both the light and the dark theme.
 _SWATCH_STYLE = """
 <style>
@@ -138,13 +155,168 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
 
 def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
     """The palette as colour chips, each with its hex code and share of pixels."""
+    chips(hex_codes, [percent(share) for share in shares])
+
+
+def chips(codes: Sequence[str], captions: Sequence[str]) -> None:
+    """Colour chips, each with its hex code and a caption below."""
     items = "".join(
         f'<div class="swatch" data-hex="{escape(code)}">'
         f'<div class="chip" style="background: {escape(code)}"></div>'
-        f"<code>{escape(code)}</code><span>{percent(share)}</span></div>"
-        for code, share in zip(hex_codes, shares, strict=True)
+        f"<code>{escape(code)}</code><span>{escape(caption)}</span></div>"
+        for code, caption in zip(codes, captions, strict=True)
     )
     st.html(f'{_SWATCH_STYLE}<div class="swatches">{items}</div>')
+
+
+def palette_file_buttons(
+    columns: Sequence[DeltaGenerator],
+    files: Callable[[], dict[str, str]],
+    stem: str,
+    key_prefix: str,
+) -> None:
+    """A download button in each of three columns for the CSV, JSON and GIMP palette files.
+
+    ``files`` gives the texts by extension; it is called only when a button is clicked.
+    """
+    for column, (extension, mime, label) in zip(columns, PALETTE_FILES, strict=True):
+        column.download_button(
+            label,
+            lambda extension=extension: files()[extension],
+            file_name=f"{stem}-palette.{extension}",
+            mime=mime,
+            key=f"{key_prefix}_{extension}",
+            on_click="ignore",
+        )
+
+
+def palette_editor(
+    settings: Settings, fitted: Sequence[str], shares: Sequence[float], order: Sequence[int]
+) -> None:
+    """A colour picker for each palette colour, in the ``order`` shown, labelled by its share.
+
+    Each picker starts from the colour kept in :mod:`~kmeans_app.choices` (the
+    fitted one until it is changed), so edits outlive a visit to another page.
+    """
+    changed = choices.edits(settings)
+    columns = st.columns(min(len(order), PICKER_COLUMNS))
+    for position, cluster in enumerate(order):
+        key = choices.picker_key(settings, cluster)
+        if key not in st.session_state:
+            st.session_state[key] = changed.get(cluster, fitted[cluster])
+        edited = cluster in changed
+        columns[position % PICKER_COLUMNS].color_picker(
+            f"{percent(shares[cluster])}{' · edited' if edited else ''}",
+            key=key,
+            on_change=choices.take_colour,
+            args=(settings, cluster, fitted[cluster]),
+            help=f"Fitted colour {fitted[cluster]}; {percent(shares[cluster])} of the picture's "
+            "pixels are in this group.",
+        )
+
+
+def segment_picker(
+    settings: Settings,
+    codes: Sequence[str],
+    shares: Sequence[float],
+    order: Sequence[int],
+    label: str,
+    page: str,
+) -> tuple[int, ...]:
+    """Pills to choose palette colours whose pixels to show; returns the chosen clusters.
+
+    The choice is kept per picture, k, colour space and seed in
+    :mod:`~kmeans_app.choices` and shared by every page that draws this; ``page``
+    names the page drawing it.
+    """
+    key = choices.pills_key(settings, page)
+    if key not in st.session_state:
+        st.session_state[key] = list(choices.segments(settings))
+    st.pills(
+        label,
+        list(order),
+        selection_mode="multi",
+        format_func=lambda cluster: f"{codes[cluster]} · {percent(shares[cluster])}",
+        key=key,
+        on_change=choices.take_segments,
+        args=(settings, page),
+    )
+    return choices.segments(settings)
+
+
+class _EncodedPicture:
+    """Image bytes already encoded, handed to the image-coordinates component as they are.
+
+    The component saves whatever has a ``save`` method into its data URL; without
+    this it would decode and encode the preview again, uncompressed, on every run.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.format = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
+
+    def save(self, buffer: BinaryIO, **_options: object) -> None:
+        buffer.write(self.data)
+
+
+def _select_clicked(settings: Settings, palette: tuple[str, ...] | None, key: str) -> None:
+    """Show the cluster of the pixel just clicked (a callback)."""
+    click = st.session_state.get(key)
+    if click is None:
+        return
+    source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
+    try:
+        pixel = cache.clicked_pixel(source, k, space, seed, palette, click)
+    except InputError:  # a transparent pixel belongs to no cluster: the panel says so
+        return
+    choices.choose_segments(settings, (pixel.cluster,))
+
+
+def clickable_picture(
+    settings: Settings, picture: bytes, palette: tuple[str, ...] | None
+) -> dict[str, float] | None:
+    """The picture (PNG or JPEG bytes) as wide as its column; returns the last click on it.
+
+    A click also shows the clicked pixel's cluster in :func:`segment_picker`.
+    """
+    key = f"pixel_click|{settings.picture.cache_key}"
+    encoded = _EncodedPicture(picture)
+    return streamlit_image_coordinates(
+        encoded,
+        width="stretch",
+        key=key,
+        image_format=encoded.format,
+        on_click=functools.partial(_select_clicked, settings, palette, key),
+        cursor="crosshair",
+    )
+
+
+def pixel_panel(
+    settings: Settings, palette: tuple[str, ...] | None, click: dict[str, float] | None
+) -> None:
+    """The clicked pixel: its own colour, its palette colour and their difference in words."""
+    if click is None:
+        st.info(
+            "Click on the picture to look at one pixel: its own colour, the palette colour "
+            "it was given, and how different the two look."
+        )
+        return
+    source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
+    try:
+        pixel = cache.clicked_pixel(source, k, space, seed, palette, click)
+    except InputError as error:
+        st.info(str(error))
+        return
+    own, given = (hex_codes(colour[None])[0] for colour in (pixel.colour, pixel.palette_colour))
+    share = cache.quantization(source, k, space, seed).shares[pixel.cluster]
+    chips((own, given), ("its own colour", "its palette colour"))
+    picture = cache.image(source)
+    st.markdown(
+        f"**Pixel {pixel.x + 1:,} across, {pixel.y + 1:,} down** (of {picture.width:,} × "
+        f"{picture.height:,}). Its own colour is {own}; k-means put it in the group painted "
+        f"{given}, which holds {percent(share)} of the picture.\n\n"
+        f"The difference is **ΔE {pixel.delta_e:.1f}** (CIEDE2000): {pixel.delta_e_words}."
+    )
 
 
 def choose_k_panel(

@@ -17,7 +17,9 @@ from kmeans_lib.clustering import (
     fit_kmeans,
     image_points,
     quantize,
+    recolour,
 )
+from kmeans_lib.colour_space import check_palette, sort_palette
 from kmeans_lib.errors import InputError
 from kmeans_lib.figures import (
     elbow_figure,
@@ -37,7 +39,13 @@ from kmeans_lib.images import (
     sample_names,
 )
 from kmeans_lib.metrics import Quality, quality
-from kmeans_lib.palette_io import palette_csv, palette_gpl, palette_json
+from kmeans_lib.palette_io import (
+    code_snippets,
+    palette_csv,
+    palette_gpl,
+    palette_json,
+    palette_swatch_png,
+)
 from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe, summarize
 from kmeans_lib.rendering import (
     FileSizes,
@@ -49,6 +57,13 @@ from kmeans_lib.rendering import (
     painted_png,
     redraw,
     redraw_png,
+)
+from kmeans_lib.segments import (
+    PixelInfo,
+    cluster_mask,
+    full_resolution_point,
+    pixel_at,
+    segment_view,
 )
 from kmeans_lib.selection import (
     ElbowCurve,
@@ -78,6 +93,7 @@ __all__ = [
     "InputError",
     "KMeansFit",
     "KMeansSteps",
+    "PixelInfo",
     "PreparedTable",
     "Quality",
     "Quantization",
@@ -85,6 +101,9 @@ __all__ = [
     "SilhouetteDetail",
     "TableFile",
     "WeightedPoints",
+    "check_palette",
+    "cluster_mask",
+    "code_snippets",
     "count_colours",
     "elbow_figure",
     "elbow_sweep",
@@ -92,6 +111,7 @@ __all__ = [
     "file_sizes",
     "find_knee",
     "fit_kmeans",
+    "full_resolution_point",
     "full_size_png",
     "image_points",
     "indexed_png",
@@ -107,22 +127,27 @@ __all__ = [
     "palette_figure",
     "palette_gpl",
     "palette_json",
+    "palette_swatch_png",
+    "pixel_at",
     "pixel_cloud_3d",
     "pixel_dataframe",
     "quality",
     "quantize",
     "read_csv",
     "read_table",
+    "recolour",
     "record_kmeans",
     "redraw",
     "redraw_png",
     "resize_to_fit",
     "rgb_scatter_3d",
     "sample_names",
+    "segment_view",
     "silhouette_detail",
     "silhouette_figure",
     "silhouette_knife_figure",
     "silhouette_sweep",
+    "sort_palette",
     "step_sentence",
     "summarize",
     "table_points",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -22,7 +22,13 @@ from joblib import cpu_count
 from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
-from kmeans_lib.colour_space import check_colour_space, hex_codes, to_features, to_srgb
+from kmeans_lib.colour_space import (
+    check_colour_space,
+    check_palette,
+    hex_codes,
+    to_features,
+    to_srgb,
+)
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image
 from kmeans_lib.pixels import (
@@ -514,9 +520,11 @@ class Quantization:
         ``"rgb"`` or ``"lab"``: where distances were measured.
     random_state : int
     palette : ndarray of uint8, shape (n_colours, 3)
-        sRGB palette, most used colour first.
+        sRGB colour each cluster is painted in, most used cluster first: its
+        rounded centroid, or a colour of one's own choosing after :func:`recolour`.
     centroids : ndarray of float64, shape (n_colours, 3)
-        The cluster centres in sRGB 0-255, unrounded.
+        The cluster centres in sRGB 0-255, unrounded. A pixel belongs to the
+        cluster of its nearest centre, whatever colour that cluster is painted.
     counts : ndarray of int64, shape (n_colours,)
         Opaque pixels in each cluster.
     shares : ndarray of float64, shape (n_colours,)
@@ -586,6 +594,35 @@ class Quantization:
     def hex_codes(self) -> list[str]:
         """The palette as ``#rrggbb`` strings, in palette order."""
         return hex_codes(self.palette)
+
+
+def recolour(quantization: Quantization, palette: Sequence[str] | np.ndarray) -> Quantization:
+    """The same clusters painted in other colours: no pixel changes cluster, nothing is refitted.
+
+    Every function that paints or measures a quantization (the redraw, the
+    full-size download, the palette files, the quality figures) then uses the
+    new colours, while each pixel's cluster still comes from the fitted centres.
+
+    Parameters
+    ----------
+    quantization : Quantization
+    palette : sequence of colour codes, or array-like of shape (n_colours, 3)
+        One colour per cluster, in palette order: codes such as ``"#1f77b4"``
+        or red, green and blue values from 0 to 255.
+
+    Returns
+    -------
+    Quantization
+        Sharing every array with ``quantization`` but the palette.
+
+    Raises
+    ------
+    InputError
+        When the palette does not have one valid colour per cluster (see
+        :func:`~kmeans_lib.colour_space.check_palette`).
+    """
+    colours = check_palette(palette, quantization.n_colours)
+    return dataclasses.replace(quantization, palette=colours)
 
 
 def quantize(

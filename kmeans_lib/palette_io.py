@@ -1,6 +1,6 @@
-"""Palette export: CSV, JSON and GIMP palette (.gpl) text.
+"""Palette export: CSV, JSON and GIMP palette (.gpl) text, a swatch picture and code.
 
-Every function takes either a :class:`Quantization` or a palette array with
+The file functions take either a :class:`Quantization` or a palette array with
 its shares, so a palette can be exported without keeping the whole fit.
 """
 
@@ -10,10 +10,26 @@ import json
 
 import numpy as np
 import pandas as pd
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 
 from kmeans_lib.clustering import Quantization
-from kmeans_lib.colour_space import hex_codes
+from kmeans_lib.colour_space import check_palette, hex_codes, to_features
 from kmeans_lib.errors import InputError
+from kmeans_lib.images import save_png
+
+# The swatch picture: chips of this size (pixels), this many to a row at most.
+SWATCH_SIZE = (120, 90)
+SWATCH_COLUMNS = 8
+# Labels are dark on chips lighter than this CIELAB L*, white on darker ones.
+_LIGHT_CHIP = 60.0
+# The code snippets, by key: what each is for, as a tab title would name it.
+SNIPPET_NAMES = {
+    "matplotlib": "matplotlib",
+    "plotly": "Plotly",
+    "seaborn": "seaborn",
+    "css": "CSS",
+}
 
 
 def _palette_and_shares(
@@ -28,17 +44,13 @@ def _palette_and_shares(
         return palette.palette, palette.shares
     if shares is None:
         raise InputError("A bare palette needs its shares: one share per colour.")
-    colours = np.asarray(palette)
+    colours = check_palette(palette)
     shares = np.asarray(shares, dtype=np.float64)
-    if colours.ndim != 2 or colours.shape[1] != 3 or len(colours) == 0:
-        raise InputError("A palette must list at least one colour as red, green and blue values.")
-    if not np.issubdtype(colours.dtype, np.number) or np.any((colours < 0) | (colours > 255)):
-        raise InputError("Palette colour values must be numbers from 0 to 255.")
     if shares.shape != (len(colours),):
         raise InputError("There must be exactly one share per palette colour.")
     if not np.all(np.isfinite(shares) & (shares >= 0)):
         raise InputError("Shares must be numbers of 0 or more.")
-    return np.rint(colours).astype(np.uint8), shares
+    return colours, shares
 
 
 def palette_frame(
@@ -112,3 +124,82 @@ def palette_gpl(
         for row in frame.itertuples(index=False)
     ]
     return "\n".join(lines) + "\n"
+
+
+def palette_swatch_png(palette: np.ndarray | list[str]) -> bytes:
+    """The palette as a picture: one chip per colour, labelled with its hex code.
+
+    Parameters
+    ----------
+    palette : array of shape (n, 3), or list of colour codes
+        In the order to show, at most :data:`SWATCH_COLUMNS` chips to a row.
+
+    Returns
+    -------
+    bytes
+        A PNG of chips of :data:`SWATCH_SIZE` pixels each.
+    """
+    colours = check_palette(palette)
+    width, height = SWATCH_SIZE
+    n_columns = min(len(colours), SWATCH_COLUMNS)
+    n_rows = -(-len(colours) // n_columns)
+    picture = PILImage.new("RGB", (n_columns * width, n_rows * height), "white")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=16)
+    lightness = to_features(colours, "lab")[:, 0]
+    for index, (colour, code) in enumerate(zip(colours, hex_codes(colours), strict=True)):
+        left, top = (index % n_columns) * width, (index // n_columns) * height
+        draw.rectangle((left, top, left + width - 1, top + height - 1), fill=tuple(colour))
+        ink = (20, 20, 20) if lightness[index] > _LIGHT_CHIP else (250, 250, 250)
+        draw.text((left + width / 2, top + height - 8), code, fill=ink, font=font, anchor="md")
+    return save_png(picture)
+
+
+def code_snippets(palette: np.ndarray | list[str]) -> dict[str, str]:
+    """Ready-to-run code that makes a palette the colours of a chart library or a web page.
+
+    Parameters
+    ----------
+    palette : array of shape (n, 3), or list of colour codes
+        In the order the colours should be used.
+
+    Returns
+    -------
+    dict of str to str
+        By the keys of :data:`SNIPPET_NAMES`: ``"matplotlib"`` (a
+        ``ListedColormap`` and the property cycle of every new plot), ``"plotly"``
+        (Plotly Express's ``color_discrete_sequence``), ``"seaborn"``
+        (``set_palette``) and ``"css"`` (custom properties ``--palette-1`` and so on).
+    """
+    codes = hex_codes(check_palette(palette))
+    listed = "palette = [" + ", ".join(f'"{code}"' for code in codes) + "]"
+    css_lines = "\n".join(f"  --palette-{i}: {code};" for i, code in enumerate(codes, start=1))
+    return {
+        "matplotlib": f"""import matplotlib as mpl
+from cycler import cycler
+from matplotlib.colors import ListedColormap
+
+{listed}
+# A colormap for images and heat maps: plt.imshow(data, cmap=palette_cmap)
+palette_cmap = ListedColormap(palette, name="k-means palette")
+# The colours, in turn, of the lines, bars and points of every new plot
+mpl.rcParams["axes.prop_cycle"] = cycler(color=palette)
+""",
+        "plotly": f"""import plotly.express as px
+
+{listed}
+# Every Plotly Express chart from now on; or pass color_discrete_sequence=palette to one chart
+px.defaults.color_discrete_sequence = palette
+""",
+        "seaborn": f"""import seaborn as sns
+
+{listed}
+# The colours of every seaborn (and matplotlib) plot from now on
+sns.set_palette(palette)
+""",
+        "css": f""":root {{
+{css_lines}
+}}
+/* Use them as: color: var(--palette-1); */
+""",
+    }

@@ -187,11 +187,29 @@ def painted_png(image: Image, quantization: Quantization, *, compress_level: int
     transparency.
     """
     labels = nearest_labels(image, quantization)
-    return _painted(image, labels, quantization.palette, compress_level)
+    return painted_labels_png(image, labels, quantization.palette, compress_level)
 
 
-def _painted(image: Image, labels: np.ndarray, palette: np.ndarray, compress_level: int) -> bytes:
-    """``image`` with each pixel in ``palette[labels]``, as PNG (see :func:`painted_png`)."""
+def painted_labels_png(
+    image: Image, labels: np.ndarray, palette: np.ndarray, compress_level: int = 6
+) -> bytes:
+    """``image`` with each pixel in ``palette[labels]``, as PNG.
+
+    Parameters
+    ----------
+    image : Image
+        Only its size and transparency are used.
+    labels : ndarray of int, shape (H, W)
+        Palette index of every pixel, -1 where transparent.
+    palette : ndarray of uint8, shape (n, 3)
+    compress_level : int, default 6
+
+    Returns
+    -------
+    bytes
+        A palette PNG, or RGBA when 256 colours leave no entry for transparency.
+        Painting stored labels with a new palette is a lookup: nothing is refitted.
+    """
     if image.has_transparency and len(palette) >= _PNG_MAX_PALETTE:
         return encode_png(take_rows(palette, labels), image.opaque, compress_level=compress_level)
     return labels_png(labels, palette, image.has_transparency, compress_level)
@@ -225,7 +243,7 @@ def painted_pngs(
             nearest = pairwise_distances_argmin(features, step_centres).astype(np.int16)
         labels = place_opaque(image, take_rows(nearest, index), fill=-1)
         palette = np.rint(to_srgb(step_centres, colour_space)).astype(np.uint8)
-        pngs.append(_painted(image, labels, palette, compress_level))
+        pngs.append(painted_labels_png(image, labels, palette, compress_level))
     return pngs
 
 

@@ -28,12 +28,14 @@ from table_files import (
 from kmeans_app import cache, widgets
 from kmeans_app.store import store
 from kmeans_lib import tabular
+from kmeans_lib.colour_space import to_features
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 # Generous: the machine that runs these is small and shared.
 TIMEOUT = 30
 PAGES = [
     "app_pages/redraw.py",
+    "app_pages/palette_segments.py",
     "app_pages/choose_k.py",
     "app_pages/explore_3d.py",
     "app_pages/compare.py",
@@ -431,13 +433,14 @@ def test_compare_page_compares_a_large_picture_on_a_smaller_copy(monkeypatch) ->
     assert len(at.dataframe[0].value) >= 7
 
 
-def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes:
-    """The bytes the download button ``key`` sends when clicked (its deferred callable's)."""
+def downloaded(at: AppTest, key: str, deferred: dict[str, object]) -> bytes | str:
+    """What the download button ``key`` sends when clicked, bytes or text (its deferred call)."""
     button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
     return deferred[button.proto.deferred_file_id]()
 
 
-def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatch) -> None:
+def record_deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Deferred download callables by file id, recorded as the app adds them from now on."""
     deferred: dict[str, object] = {}
     add_deferred = MediaFileManager.add_deferred
 
@@ -447,6 +450,11 @@ def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatc
         return file_id
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return deferred
+
+
+def test_dither_toggle_changes_the_downloaded_png(monkeypatch: pytest.MonkeyPatch) -> None:
+    deferred = record_deferred(monkeypatch)
     at = open_app({"k": "4"})
     plain = Image.open(io.BytesIO(downloaded(at, "download_png", deferred)))
     at.toggle(key="dither").set_value(True).run()
@@ -583,3 +591,168 @@ def test_a_large_tables_animation_waits_until_asked_for() -> None:
     switch.set_value(True).run()
     assert_no_problem(at)
     assert animated_figure(at, "table_steps_chart")["frames"]
+
+
+PALETTE_PAGE = "app_pages/palette_segments.py"
+
+
+def open_palette_page(monkeypatch: pytest.MonkeyPatch, query: dict[str, str] | None = None):
+    """Palette & segments in a fresh session, recording its downloads' deferred callables."""
+    deferred = record_deferred(monkeypatch)
+    at = open_app(query)
+    at.switch_page(PALETTE_PAGE).run()
+    assert_no_problem(at)
+    return at, deferred
+
+
+def png_colours(data: bytes) -> set[tuple[int, int, int]]:
+    """The distinct colours of a PNG."""
+    with Image.open(io.BytesIO(data)) as picture:
+        return {colour for _, colour in picture.convert("RGB").getcolors(maxcolors=256)}
+
+
+def test_palette_page_is_linked_from_redraw() -> None:
+    at = open_app()
+    links = [link.proto.page for link in at.get("page_link")]
+    assert any("palette" in page for page in links), links
+
+
+def test_editing_a_colour_changes_the_downloads_and_the_quality_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at, deferred = open_palette_page(monkeypatch, {"k": "4"})
+    picture = at.session_state["picture"]
+    fit = cache.quantization(picture, 4, "rgb", 0)
+    fitted = {tuple(c) for c in fit.palette.tolist()}
+    assert png_colours(downloaded(at, "studio_png", deferred)) == fitted
+    assert [metric.label for metric in at.metric] == [
+        "PSNR (fitted palette)",
+        "Mean ΔE (fitted palette)",
+    ]
+    fitted_psnr = at.metric[0].value
+
+    at.color_picker[0].pick("#FF00FF").run()
+    assert_no_problem(at)
+    edited = (fitted - {tuple(fit.palette[0].tolist())}) | {(255, 0, 255)}
+    assert png_colours(downloaded(at, "studio_png", deferred)) == edited
+    assert [metric.label for metric in at.metric] == [
+        "PSNR (edited palette)",
+        "Mean ΔE (edited palette)",
+    ]
+    assert at.metric[0].value != fitted_psnr
+    assert "edited" in at.color_picker[0].label
+    # Every pixel keeps its group: the edited cluster's pixels, and only they, turn magenta.
+    full = np.asarray(Image.open(io.BytesIO(downloaded(at, "studio_png", deferred))).convert("RGB"))
+    np.testing.assert_array_equal(np.all(full == (255, 0, 255), axis=2), fit.labels == 0)
+    # The palette picture and files and the code use the edited colour.
+    palette = ["#ff00ff", *fit.hex_codes()[1:]]
+    swatch_png = downloaded(at, "studio_swatches", deferred)
+    with Image.open(io.BytesIO(swatch_png)) as swatch:
+        assert swatch.convert("RGB").getpixel((5, 5)) == (255, 0, 255)  # the first chip
+    csv = downloaded(at, "studio_csv", deferred)
+    assert pd.read_csv(io.StringIO(csv))["hex"].tolist() == palette
+    assert "#ff00ff" in downloaded(at, "studio_gpl", deferred)
+    assert "#ff00ff" in downloaded(at, "studio_json", deferred)
+    assert all("#ff00ff" in box.value for box in at.code)
+    assert len(at.code) == 4
+    # Redraw keeps the fitted colours, and says where the edited palette is.
+    at.switch_page("app_pages/redraw.py").run()
+    assert any("your edited palette is on" in caption.value for caption in at.caption)
+
+
+def test_reset_restores_the_fitted_colours(monkeypatch: pytest.MonkeyPatch) -> None:
+    at, deferred = open_palette_page(monkeypatch, {"k": "4"})
+    fitted = [picker.value for picker in at.color_picker]
+    assert at.button(key="reset_palette").disabled
+    at.color_picker[1].pick("#00ff00").run()
+    at.color_picker[2].pick("#0000ff").run()
+    assert [picker.value for picker in at.color_picker] == [
+        fitted[0],
+        "#00ff00",
+        "#0000ff",
+        fitted[3],
+    ]
+    at.button(key="reset_palette").click().run()
+    assert_no_problem(at)
+    assert [picker.value for picker in at.color_picker] == fitted
+    assert at.button(key="reset_palette").disabled
+    assert at.metric[0].label == "PSNR (fitted palette)"
+    fit = cache.quantization(at.session_state["picture"], 4, "rgb", 0)
+    assert png_colours(downloaded(at, "studio_png", deferred)) == {
+        tuple(c) for c in fit.palette.tolist()
+    }
+
+
+def test_edits_start_again_when_k_changes_and_the_page_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at, _ = open_palette_page(monkeypatch, {"k": "4"})
+    at.color_picker[0].pick("#123456").run()
+    at.slider(key="k").set_value(5).run()
+    assert_no_problem(at)
+    assert len(at.color_picker) == 5
+    assert "#123456" not in [picker.value for picker in at.color_picker]
+    assert any("starts again from the fitted colours" in info.value for info in at.info)
+    assert at.metric[0].label == "PSNR (fitted palette)"
+    at.run()
+    assert not any("starts again" in info.value for info in at.info)  # said once
+
+
+def test_sorting_orders_the_pickers_files_and_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    at, deferred = open_palette_page(monkeypatch, {"k": "6"})
+    picture = at.session_state["picture"]
+    fit = cache.quantization(picture, 6, "rgb", 0)
+    by_share = [picker.value for picker in at.color_picker]
+    assert by_share == fit.hex_codes()
+    at.radio(key="palette_order").set_value("lightness").run()
+    assert_no_problem(at)
+    by_lightness = [picker.value for picker in at.color_picker]
+    assert sorted(by_lightness) == sorted(by_share) and by_lightness != by_share
+    lightness = to_features(fit.palette, "lab")[:, 0]
+    expected = [fit.hex_codes()[i] for i in np.argsort(lightness)]
+    assert by_lightness == expected
+    # Each picker still edits its own group, wherever it stands.
+    shares = [picker.label for picker in at.color_picker]
+    assert shares == [widgets.percent(fit.shares[i]) for i in np.argsort(lightness)]
+    python = at.code[0].value
+    assert python.index(expected[0]) < python.index(expected[-1])
+    csv = downloaded(at, "studio_csv", deferred)
+    assert pd.read_csv(io.StringIO(csv))["hex"].tolist() == expected
+    at.radio(key="palette_order").set_value("hue").run()
+    assert_no_problem(at)
+    assert sorted(picker.value for picker in at.color_picker) == sorted(by_share)
+
+
+def test_a_segment_choice_shows_its_share_and_all_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    at, _ = open_palette_page(monkeypatch, {"k": "5"})
+    fit = cache.quantization(at.session_state["picture"], 5, "rgb", 0)
+    pills = at.button_group[0]
+    assert pills.value == []
+    pills.set_value([1, 3]).run()
+    assert_no_problem(at)
+    total = widgets.percent(fit.shares[1] + fit.shares[3])
+    shown = next(caption.value for caption in at.caption if caption.value.startswith("Shown:"))
+    assert f"{fit.hex_codes()[1]} {widgets.percent(fit.shares[1])}" in shown
+    assert f"{fit.hex_codes()[3]} {widgets.percent(fit.shares[3])}" in shown
+    assert f"Together {total} of the picture" in shown
+    # Explore in 3D draws the same groups.
+    at.switch_page("app_pages/explore_3d.py").run()
+    assert_no_problem(at)
+    assert at.button_group[0].value == [1, 3]
+    at.button_group[0].set_value([3]).run()
+    at.switch_page(PALETTE_PAGE).run()
+    assert at.button_group[0].value == [3]
+    at.button(key="all_segments").click().run()
+    assert_no_problem(at)
+    assert at.button_group[0].value == []
+    assert not any(caption.value.startswith("Shown:") for caption in at.caption)
+
+
+def test_palette_page_says_when_the_picture_has_fewer_colours_than_k() -> None:
+    flag = png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)])
+    at = upload(open_app({"k": "8"}), "flag.png", flag)
+    at.switch_page(PALETTE_PAGE).run()
+    assert_no_problem(at)
+    assert len(at.color_picker) == 3
+    assert any("only 3 distinct colours" in info.value for info in at.info)
+    assert sorted(picker.value for picker in at.color_picker) == ["#0000ff", "#fafafa", "#ff0000"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kmeans_lib.colour_space import hex_codes, to_features, to_srgb
+from kmeans_lib.colour_space import check_palette, hex_codes, sort_palette, to_features, to_srgb
 from kmeans_lib.errors import InputError
 
 COLOURS = np.array(
@@ -60,3 +60,43 @@ def test_float_srgb_colours_give_the_same_features_as_uint8():
             rtol=1e-12,
             atol=1e-9,
         )
+
+
+# Blue (most used), light grey, red, dark green, yellow: hue, lightness and share differ.
+PALETTE = np.array(
+    [[30, 60, 200], [220, 220, 220], [200, 30, 30], [20, 90, 30], [240, 220, 40]], dtype=np.uint8
+)
+SHARES = np.array([0.4, 0.25, 0.15, 0.12, 0.08])
+
+
+def test_palette_by_share_puts_the_most_used_colour_first():
+    shares = np.array([0.1, 0.4, 0.2, 0.2, 0.1])
+    assert sort_palette(PALETTE, shares, "share").tolist() == [1, 2, 3, 0, 4]
+
+
+def test_palette_by_hue_goes_round_the_colour_wheel_with_greys_last():
+    # Red, yellow, green, blue, then the grey.
+    assert sort_palette(PALETTE, SHARES, "hue").tolist() == [2, 4, 3, 0, 1]
+
+
+def test_palette_by_lightness_goes_from_dark_to_light():
+    order = sort_palette(PALETTE, SHARES, "lightness")
+    lightness = to_features(PALETTE[order], "lab")[:, 0]
+    assert np.all(np.diff(lightness) > 0)
+    assert order.tolist() == [3, 0, 2, 4, 1]
+
+
+def test_greys_are_ordered_dark_to_light_after_the_colours():
+    greys = np.array([[200, 200, 200], [255, 0, 0], [40, 40, 40]], dtype=np.uint8)
+    assert sort_palette(greys, np.array([0.5, 0.2, 0.3]), "hue").tolist() == [1, 2, 0]
+
+
+def test_an_unknown_order_is_a_plain_error():
+    with pytest.raises(InputError, match="share, hue or lightness"):
+        sort_palette(PALETTE, SHARES, "name")
+
+
+def test_check_palette_reads_codes_and_values_alike():
+    codes = ["#1E3CC8", "#dcdcdc"]
+    np.testing.assert_array_equal(check_palette(codes), PALETTE[:2])
+    np.testing.assert_array_equal(check_palette(PALETTE[:2].astype(float) + 0.2), PALETTE[:2])

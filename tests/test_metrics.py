@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from kmeans_lib.clustering import quantize
+from kmeans_lib.clustering import quantize, recolour
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, load_sample, resize_to_fit
-from kmeans_lib.metrics import Quality, quality, quality_of_labels
+from kmeans_lib.metrics import (
+    Quality,
+    cluster_errors,
+    quality,
+    quality_of_labels,
+    recoloured_quality,
+)
 from kmeans_lib.rendering import redraw
 
 RNG = np.random.default_rng(5)
@@ -121,3 +127,26 @@ def test_quality_of_labels_agrees_with_quality_for_the_plain_redraw():
     sampled = quality_of_labels(image, result.palette, result.labels, delta_e_sample=5_000)
     assert sampled.mse == pytest.approx(plain.mse, rel=1e-9)
     assert sampled.mean_delta_e == pytest.approx(plain.mean_delta_e, rel=0.05)
+
+
+@pytest.mark.parametrize("sample", [None, 500])
+def test_recoloured_quality_measures_only_what_changed_and_equals_a_full_measure(sample):
+    pixels = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    image = Image(pixels=pixels, opaque=RNG.random((40, 50)) > 0.1)
+    q = quantize(image, 6)
+    palette = q.hex_codes()
+    palette[2], palette[4] = "#ff00ff", "#00ff00"
+    options = {"delta_e_sample": sample, "random_state": 3}
+    expected = quality(image, recolour(q, palette), **options)
+    errors = cluster_errors(image, q, **options)
+    result = recoloured_quality(image, q, palette, errors=errors, **options)
+    assert result.mse == pytest.approx(expected.mse, rel=1e-12)
+    assert result.psnr == pytest.approx(expected.psnr, rel=1e-12)
+    assert result.mean_delta_e == pytest.approx(expected.mean_delta_e, rel=1e-9)
+    assert recoloured_quality(image, q, palette, **options) == result
+    # Unchanged, it is the fitted quality; the clusters' parts add up to it.
+    assert recoloured_quality(image, q, q.palette, **options) == errors.quality()
+    assert errors.quality().mse == pytest.approx(quality(image, q, **options).mse, rel=1e-12)
+    only = cluster_errors(image, q, clusters=[2], **options)
+    assert np.all(only.squared[[0, 1, 3, 4, 5]] == 0) and only.squared[2] == errors.squared[2]
+    assert only.delta_e[2] == pytest.approx(errors.delta_e[2], rel=1e-12)

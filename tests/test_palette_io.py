@@ -2,15 +2,31 @@
 
 import io
 import json
+import re
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import pytest
+import seaborn as sns
+from PIL import Image
 
 from kmeans_lib.clustering import quantize
+from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
-from kmeans_lib.images import Image
-from kmeans_lib.palette_io import palette_csv, palette_frame, palette_gpl, palette_json
+from kmeans_lib.images import Image as Picture
+from kmeans_lib.palette_io import (
+    SNIPPET_NAMES,
+    SWATCH_COLUMNS,
+    SWATCH_SIZE,
+    code_snippets,
+    palette_csv,
+    palette_frame,
+    palette_gpl,
+    palette_json,
+    palette_swatch_png,
+)
 
 PALETTE = np.array([[255, 0, 0], [0, 128, 255], [12, 34, 56]], dtype=np.uint8)
 SHARES = np.array([0.5, 0.3, 0.2])
@@ -23,7 +39,7 @@ def quantization():
     pixels[:6] = PALETTE[0]
     pixels[6:9] = PALETTE[1]
     pixels[9:] = PALETTE[2]
-    return quantize(Image(pixels), 3)
+    return quantize(Picture(pixels), 3)
 
 
 def test_csv_has_hex_rgb_and_share_of_each_colour():
@@ -99,3 +115,61 @@ def test_bad_palettes_are_refused(palette, shares):
 def test_shares_are_not_taken_alongside_a_quantization(quantization):
     with pytest.raises(InputError):
         palette_json(quantization, SHARES)
+
+
+def test_swatch_picture_shows_each_colour_in_order():
+    colours = np.vstack([PALETTE] * 3)  # 9 chips: two rows of SWATCH_COLUMNS at most
+    picture = Image.open(io.BytesIO(palette_swatch_png(hex_codes(colours))))
+    width, height = SWATCH_SIZE
+    assert picture.size == (SWATCH_COLUMNS * width, 2 * height)
+    rgb = np.asarray(picture.convert("RGB"))
+    for index, colour in enumerate(colours):
+        top, left = (index // SWATCH_COLUMNS) * height, (index % SWATCH_COLUMNS) * width
+        # The chip's top half has no label: all of it is the colour.
+        chip = rgb[top : top + height // 2, left : left + width]
+        assert np.all(chip == colour), index
+        # The label is drawn in the bottom half, in a colour that is not the chip's.
+        label = rgb[top + height // 2 : top + height, left : left + width]
+        assert np.any(np.abs(label.astype(int) - colour).sum(axis=2) > 200), index
+
+
+def test_matplotlib_snippet_runs_and_sets_the_colormap_and_the_cycle():
+    snippet = code_snippets(PALETTE)["matplotlib"]
+    namespace: dict = {}
+    with mpl.rc_context():
+        exec(snippet, namespace)
+        cycle = [entry["color"] for entry in mpl.rcParams["axes.prop_cycle"]]
+    assert cycle == hex_codes(PALETTE)
+    cmap = namespace["palette_cmap"]
+    assert cmap.N == len(PALETTE)
+    np.testing.assert_allclose(cmap(np.arange(len(PALETTE)))[:, :3] * 255, PALETTE, atol=1e-6)
+
+
+def test_plotly_snippet_runs_and_colours_each_category():
+    snippet = code_snippets(PALETTE)["plotly"]
+    before = px.defaults.color_discrete_sequence
+    try:
+        exec(snippet, {})
+        figure = px.bar(x=["a", "b", "c"], y=[1, 2, 3], color=["a", "b", "c"])
+    finally:
+        px.defaults.color_discrete_sequence = before
+    assert [trace.marker.color for trace in figure.data] == hex_codes(PALETTE)
+
+
+def test_seaborn_snippet_runs_and_sets_the_palette():
+    snippet = code_snippets(PALETTE)["seaborn"]
+    with mpl.rc_context():
+        exec(snippet, {})
+        current = sns.color_palette()
+    np.testing.assert_allclose(np.array(current) * 255, PALETTE, atol=1e-6)
+
+
+def test_css_snippet_names_every_colour_as_a_custom_property():
+    css = code_snippets(hex_codes(PALETTE))["css"]
+    properties = re.findall(r"^\s*--palette-(\d+):\s*(#[0-9a-f]{6});$", css, re.MULTILINE)
+    assert properties == [(str(i), code) for i, code in enumerate(hex_codes(PALETTE), start=1)]
+    assert css.startswith(":root {") and css.count("{") == css.count("}") == 1
+
+
+def test_every_snippet_is_named():
+    assert set(code_snippets(PALETTE)) == set(SNIPPET_NAMES)

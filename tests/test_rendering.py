@@ -10,8 +10,8 @@ import pytest
 from PIL import Image as PILImage
 
 from kmeans_lib import pixels
-from kmeans_lib.clustering import quantize
-from kmeans_lib.colour_space import to_features
+from kmeans_lib.clustering import quantize, recolour
+from kmeans_lib.colour_space import hex_codes, to_features
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
 from kmeans_lib.rendering import (
@@ -21,6 +21,7 @@ from kmeans_lib.rendering import (
     indexed_png,
     nearest_labels,
     paint,
+    painted_labels_png,
     painted_png,
     png_size,
     redraw,
@@ -397,3 +398,56 @@ def test_full_size_memory_covers_pillows_decode_and_the_turned_index():
     # Pillow holds RGB at 4 bytes a pixel; a turned picture's index adds 1.
     assert full_size_memory((7000, 7000)) >= 5 * 49_000_000
     assert full_size_memory((70, 70)) < full_size_memory((7000, 7000))
+
+
+# A palette that no fit would give: every cluster in a colour of its own choosing.
+def reversed_greys(n: int) -> np.ndarray:
+    levels = np.linspace(250, 5, n).round().astype(np.uint8)
+    return np.repeat(levels[:, None], 3, axis=1)
+
+
+def test_recolour_equals_redrawing_with_the_new_palette(transparent_case):
+    image, q = transparent_case
+    new = reversed_greys(q.n_colours)
+    recoloured = recolour(q, hex_codes(new))
+    np.testing.assert_array_equal(recoloured.labels, q.labels)
+    np.testing.assert_array_equal(recoloured.palette, new)
+    drawn = redraw(image, recoloured)
+    np.testing.assert_array_equal(drawn[image.opaque], new[q.labels[image.opaque]])
+    # The palette PNG and the shrunk preview are painted the same way.
+    np.testing.assert_array_equal(
+        np.asarray(decoded(indexed_png(image, recoloured)).convert("RGB"))[image.opaque],
+        drawn[image.opaque],
+    )
+    preview = nearest_labels(image, q)
+    painted = decoded(painted_labels_png(image, preview, new)).convert("RGB")
+    np.testing.assert_array_equal(np.asarray(painted)[image.opaque], drawn[image.opaque])
+
+
+def test_full_size_download_of_a_recoloured_fit_keeps_its_clusters(reduced_case):
+    data, _, q = reduced_case
+    new = reversed_greys(q.n_colours)
+    fitted = decoded(full_size_png(data, q))
+    edited = decoded(full_size_png(data, recolour(q, new)))
+    np.testing.assert_array_equal(np.asarray(edited), np.asarray(fitted))  # same indices
+    np.testing.assert_array_equal(
+        np.frombuffer(edited.palette.tobytes(), np.uint8).reshape(-1, 3), new
+    )
+
+
+@pytest.mark.parametrize(
+    ("palette", "message"),
+    [
+        (["#000000"] * 4, "exactly 5 colours"),
+        (np.full((6, 3), 10), "exactly 5 colours"),
+        (np.array([[0, 0, 0]] * 4 + [[0, 256, 0]]), "numbers from 0 to 255"),
+        (np.array([[0, 0, 0]] * 4 + [[0, -1, 0]]), "numbers from 0 to 255"),
+        (["#000000"] * 4 + ["red"], "“red” is not a colour code"),
+        (["#000000"] * 4 + ["#12345g"], "“#12345g” is not a colour code"),
+        ([], "at least one colour"),
+    ],
+)
+def test_bad_palettes_are_refused_plainly(opaque_case, palette, message):
+    _, q = opaque_case
+    with pytest.raises(InputError, match=message):
+        recolour(q, palette)

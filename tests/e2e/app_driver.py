@@ -108,6 +108,7 @@ class AppPage(NamedTuple):
 # address leads there.
 PAGES = (
     AppPage("Redraw", "/redraw", "redraw"),
+    AppPage("Palette & segments", "/palette", "palette"),
     AppPage("Choose k", "/choose-k", "choose-k"),
     AppPage("Explore in 3D", "/explore-3d", "explore-3d"),
     AppPage("Compare methods", "/compare", "compare"),
