@@ -33,11 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quantize import print_environment  # noqa: E402
 from workloads import china, photo_12mp  # noqa: E402
 
-from kmeans_lib.clustering import WeightedPoints, image_points  # noqa: E402
+from kmeans_lib.clustering import WeightedPoints, fit_kmeans, image_points  # noqa: E402
 from kmeans_lib.images import Image  # noqa: E402
 from kmeans_lib.pixels import count_colours  # noqa: E402
 from kmeans_lib.selection import (  # noqa: E402
-    _sweep_fit,
     elbow_sweep,
     sample_points,
     silhouette_sweep,
@@ -69,7 +68,8 @@ def baseline_means(points: WeightedPoints) -> np.ndarray:
     ]
     means = []
     for k in KS:
-        labels = _sweep_fit(points, k, 0).labels
+        # The sweep's fit (histogram, no polish), with every colour's label.
+        labels = fit_kmeans(points, k, random_state=0, polish=False).labels
         scores = []
         for index in samples:
             X, sample_labels = points.X[index].astype(np.float64), labels[index]
