@@ -45,6 +45,7 @@ from kmeans_lib.colour_space import check_palette, hex_codes, sort_palette
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     Image,
+    decode_memory,
     encode_png,
     encode_preview,
     load_image,
@@ -125,6 +126,9 @@ def image(source: Source) -> Image:
     if source.data is None:
         picture = load_sample(source.name)
     else:
+        # Pillow decodes a large PNG whole before it is shrunk (196 MB at 49 MP):
+        # other pictures' stored results make room for that first.
+        store().make_room(decode_memory(source.data, working_max_pixels=WORKING_MAX_PIXELS))
         picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
     _size_jobs[source.cache_key] = _SIZE_THREAD.submit(
         png_size, picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS

@@ -391,6 +391,41 @@ def _shrink(
     return rgb, mask
 
 
+def decode_memory(
+    source: str | os.PathLike | bytes | BinaryIO,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    working_max_pixels: int = WORKING_MAX_PIXELS,
+) -> int:
+    """About the most memory :func:`load_image` holds while decoding this file, from its
+    header alone (nothing is decoded).
+
+    Pillow keeps a decoded picture at four bytes a pixel, at the reduced size a
+    JPEG decoder can scale to (see :func:`load_image`); a picture above the
+    working size is decoded whole before it is shrunk.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file-like object
+    max_pixels, working_max_pixels : int
+        As for :func:`load_image`.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Raises
+    ------
+    InputError
+        As :func:`open_untrusted` does.
+    """
+    with open_untrusted(source, max_pixels=max_pixels) as im:
+        if im.width * im.height > working_max_pixels:
+            _draft(im, working_max_pixels)  # only sets the size the decoder will give
+        return 4 * im.width * im.height
+
+
 def load_image(
     source: str | os.PathLike | bytes | BinaryIO,
     *,

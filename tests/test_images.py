@@ -18,6 +18,7 @@ from kmeans_lib.images import (
     DEFAULT_MAX_PIXELS,
     WORKING_MAX_PIXELS,
     Image,
+    decode_memory,
     encode_png,
     load_image,
     load_sample,
@@ -596,3 +597,18 @@ def test_reduced_palette_picture_keeps_colours_and_transparent_entry():
 def test_bad_working_size_is_refused(limit):
     with pytest.raises(InputError, match="working size"):
         load_image(saved(PILImage.new("RGB", (2, 2)), "PNG"), working_max_pixels=limit)
+
+
+def test_decode_memory_is_read_from_the_header_at_the_size_decoded():
+    photo = PILImage.new("RGB", (400, 300), (10, 120, 200))
+    png, jpeg = saved(photo, "PNG"), saved(photo, "JPEG", quality=90)
+    # Within the working size: the whole picture, four bytes a pixel.
+    assert decode_memory(png) == decode_memory(jpeg) == 4 * 400 * 300
+    # Above it a PNG is still decoded whole; a JPEG decoder scales by 1/2 here
+    # (200 x 150 keeps the working size of 25,000 pixels), 1/4 would not.
+    assert decode_memory(png, working_max_pixels=25_000) == 4 * 400 * 300
+    assert decode_memory(jpeg, working_max_pixels=25_000) == 4 * 200 * 150
+    with pytest.raises(InputError, match="not an image"):
+        decode_memory(b"not a picture at all")
+    with pytest.raises(InputError, match="megapixels"):
+        decode_memory(png, max_pixels=100_000)
