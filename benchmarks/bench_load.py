@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -178,8 +179,19 @@ async def walk(session: Session, browser: Browser, url: str) -> None:
 
             async def upload_picture() -> None:
                 await rerun(page, lambda: sidebar.get_by_text("Upload my own").click())
-                files = sidebar.get_by_test_id("stFileUploader").locator("input[type=file]")
-                await rerun(page, lambda: files.set_input_files(files=[upload.path]))
+                uploader = sidebar.get_by_test_id("stFileUploader")
+                files = uploader.locator("input[type=file]")
+                try:
+                    await rerun(page, lambda: files.set_input_files(files=[upload.path]))
+                except PlaywrightTimeout as error:
+                    # Whether the browser took the file (its chip), and what it says.
+                    chips = await uploader.get_by_test_id("stFileChip").all_inner_texts()
+                    state = await page.get_by_test_id("stApp").get_attribute(
+                        "data-test-script-state"
+                    )
+                    raise PlaywrightTimeout(
+                        f"{error}; file chips: {chips or 'none'}; script state: {state}"
+                    ) from error
 
             await step(session, page, "upload", "Redraw", upload_picture)
         preset = sidebar.locator(".st-key-preset_16").get_by_role("button")
