@@ -16,21 +16,29 @@ RERUN_TIMEOUT_MS = 120_000
 CHIP_TIMEOUT_MS = 20_000
 
 # Counts changes of the app's script-run state from now on, so that a rerun which
-# starts and ends between two polls is still seen.
+# starts and ends between two polls is still seen. The whole document is watched,
+# and a new app element counts as a change, so a wait does not hang on the element
+# it started with: in bench_load, sessions waited ten minutes for reruns while the
+# server ran no script at all (cause not found yet; a replaced element is one).
 _WATCH_RUNS_JS = """
 () => {
-    const app = document.querySelector('[data-testid="stApp"]');
     window.__e2eRunStateChanges = 0;
+    window.__e2eApp = document.querySelector('[data-testid="stApp"]');
     window.__e2eRunObserver?.disconnect();
     window.__e2eRunObserver = new MutationObserver((records) => {
         window.__e2eRunStateChanges += records.length;
     });
-    window.__e2eRunObserver.observe(app, {attributeFilter: ['data-test-script-state']});
+    window.__e2eRunObserver.observe(document.body, {
+        subtree: true, attributeFilter: ['data-test-script-state'],
+    });
 }
 """
 _RERUN_FINISHED_JS = """
-() => window.__e2eRunStateChanges > 0 && document.querySelector(
-    '[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'
+() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const changed = window.__e2eRunStateChanges > 0 || app !== window.__e2eApp;
+    return changed && app?.getAttribute('data-test-script-state') === 'notRunning';
+}
 """
 _IMAGES_LOADED_JS = """
 () => [...document.querySelectorAll('[data-testid="stImage"] img')]
