@@ -340,7 +340,7 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
     picture, result = image(source), quantization(source, k, space, seed)
     window = dithering.centre_crop(picture, CROP_SIDE)
     opaque = None if picture.opaque is None else picture.opaque[window]
-    plain = result.labels[window]
+    plain = result.labels_in(Image(picture.pixels[window], opaque))
     dithered = dithered_labels(source, k, space, seed)[window]
     return tuple(
         encode_png(take_rows(result.palette, labels), opaque) for labels in (plain, dithered)
@@ -472,10 +472,9 @@ def redraw_strip(source: Source, space: str, seed: int) -> list[tuple[int, bytes
 
 
 @shared("Building the pixel table…")
-def pixel_sample(source: Source, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def pixel_sample(source: Source, seed: int) -> pd.DataFrame:
     """The rows of the pixel table that do not depend on k: R, G, B and hex code.
 
-    Returns the table and the positions of its pixels among the opaque ones.
     Pictures with more than :data:`PIXEL_TABLE_MAX_ROWS` pixels give a random
     sample of that many rows, in reading order, so the table and its CSV stay a
     manageable size.
@@ -491,7 +490,7 @@ def pixel_sample(source: Source, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     # The library's pixel table, of the chosen pixels laid out as a one-row image.
     frame = pixel_dataframe(Image(chosen[np.newaxis]))
     frame["hex"] = hex_codes(chosen)
-    return frame, rows
+    return frame
 
 
 @shared()
@@ -501,13 +500,13 @@ def pixel_table(source: Source, k: int, space: str, seed: int) -> tuple[pd.DataF
     Returns the table and the picture's number of opaque pixels. The hex codes
     (a third of a second for 300,000 rows) are formatted once per picture.
     """
-    picture = image(source)
-    frame, rows = pixel_sample(source, seed)
-    labels = quantization(source, k, space, seed).labels
-    labels = labels.reshape(-1) if picture.opaque is None else labels[picture.opaque]
+    frame = pixel_sample(source, seed)
+    # The sampled pixels as a one-row picture: only they are looked up.
+    sampled = Image(frame[["R", "G", "B"]].to_numpy()[np.newaxis])
+    labels = quantization(source, k, space, seed).labels_in(sampled)[0]
     table = frame.copy(deep=False)
-    table.insert(3, "cluster", labels[rows] + 1)
-    return table, picture.n_opaque
+    table.insert(3, "cluster", labels + 1)
+    return table, image(source).n_opaque
 
 
 @shared()

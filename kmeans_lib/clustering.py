@@ -538,7 +538,7 @@ class Quantization:
         fit's colour space (scikit-learn's ``inertia_``).
     n_iter : int
     fit_seconds : float
-        Wall time of counting colours, fitting and labelling pixels.
+        Wall time of counting colours, fitting and labelling the distinct colours.
     note : str or None
         A plain sentence when fewer colours than asked for were possible.
     size : tuple of int
@@ -578,7 +578,16 @@ class Quantization:
                 "This copy of the colour grouping keeps only its palette. "
                 "Use the grouping it was copied from."
             )
-        return map_colours(self.image, self.colours.colours, self.colour_labels, fill=-1)
+        return self.labels_in(self.image)
+
+    def labels_in(self, part: Image) -> np.ndarray:
+        """Palette index of every pixel of ``part``, -1 where transparent.
+
+        ``part`` holds pixels of the quantized picture (a crop, a grid, a
+        sample): each is looked up by its colour, as :attr:`labels` is, at a
+        cost that grows with ``part`` alone.
+        """
+        return map_colours(part, self.colours.colours, self.colour_labels, fill=-1)
 
     def palette_only(self) -> Quantization:
         """A copy without the picture: the palette and each colour's label, for

@@ -278,7 +278,8 @@ def small_redraw(image: Image, quantization: Quantization, max_side: int) -> Ima
     cols = np.linspace(0, image.width - 1, max(1, round(image.width * scale))).round()
     grid = np.ix_(rows.astype(np.intp), cols.astype(np.intp))
     opaque = None if image.opaque is None else image.opaque[grid]
-    return Image(take_rows(quantization.palette, quantization.labels[grid]), opaque, image.name)
+    labels = quantization.labels_in(Image(image.pixels[grid], opaque))
+    return Image(take_rows(quantization.palette, labels), opaque, image.name)
 
 
 def _skipped(method: Method, note: str) -> MethodResult:

@@ -260,6 +260,8 @@ def test_a_quantization_keeps_no_label_map_but_works_it_out_on_request():
     for y, x in [(0, 0), (150, 200), (299, 399)]:
         row = colour_rows[tuple(image.pixels[y, x].tolist())]
         assert labels[y, x] == q.colour_labels[row]
+    window = (slice(100, 140), slice(10, 390, 7))
+    np.testing.assert_array_equal(q.labels_in(Image(image.pixels[window])), labels[window])
     copy = q.palette_only()
     assert copy.size == q.size == (400, 300) and copy.image is None
     np.testing.assert_array_equal(copy.palette, q.palette)
