@@ -1,11 +1,14 @@
 """Colour codes, distinct-colour counts, per-pixel lookups and the pixel table."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
 from kmeans_lib import pixels
 from kmeans_lib.images import Image, load_sample
 from kmeans_lib.pixels import (
+    CodeRows,
     codes_to_colours,
     colour_codes,
     count_colours,
@@ -43,6 +46,39 @@ def test_count_colours_matches_numpy_unique(monkeypatch, block_pixels):
     np.testing.assert_array_equal(counts.counts, expected_counts)
     assert counts.n_pixels == image.pixels.shape[0] * image.pixels.shape[1]
     assert counts.n_colours == len(expected)
+
+
+@pytest.mark.parametrize("rows_chunk", [3, 1 << 16])
+def test_code_rows_give_each_code_its_rank_among_the_distinct_codes(monkeypatch, rows_chunk):
+    monkeypatch.setattr(pixels, "_ROWS_CHUNK", rows_chunk)
+    rng = np.random.default_rng(3)
+    # Codes at both ends of the range, and many sharing a 64-bit word.
+    codes = np.concatenate(
+        [[0, pixels.N_CODES - 1], rng.integers(0, 1 << 24, 500), 64 + np.arange(40)]
+    )
+    rows = CodeRows.of(codes)
+    distinct = np.unique(codes)
+    np.testing.assert_array_equal(rows.codes(), distinct)
+    assert rows.n_codes == len(distinct)
+    out = np.empty(len(codes), dtype=np.int32)
+    rows.rows(codes.astype(np.uint32), out=out)
+    np.testing.assert_array_equal(out, np.searchsorted(distinct, codes))
+
+
+def test_counting_colours_keeps_nothing_per_pixel():
+    image = random_image(shape=(1600, 2000), n_colours=5000)  # 3.2 megapixels
+    tracemalloc.start()
+    try:
+        counts = count_colours(image)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The bitmap of colours present (1 byte per code while it is built), one
+    # block of codes and two count arrays per thread: no table of 2**24 rows
+    # (64 MB) and no per-pixel index (13 MB here).
+    per_thread = 8 * pixels._BLOCK_PIXELS + 2 * 8 * counts.n_colours
+    assert peak < pixels.N_CODES + pixels._N_THREADS * per_thread + 4_000_000
+    assert counts.n_pixels == image.n_pixels
 
 
 def test_count_colours_leaves_out_transparent_pixels():

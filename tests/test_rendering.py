@@ -87,11 +87,12 @@ def test_redraw_of_a_large_image_makes_no_full_size_temporary_but_its_label_map(
     finally:
         tracemalloc.stop()
     # The result, the label map it is painted from (int16, worked out on the
-    # spot: a quantization keeps none), the colour-to-label table over all 2**24
-    # colours and one block of 2**20 int64 indices per thread; nothing more.
-    label_map, table = 2 * image.n_pixels, 2 * pixels.N_CODES
+    # spot: a quantization keeps none), the bitmap of the colours present (a
+    # byte per code of all 2**24 while it is built) and one block of 2**20
+    # int64 indices per thread; nothing more.
+    label_map, present = 2 * image.n_pixels, pixels.N_CODES
     blocks = pixels._N_THREADS * 8 * (1 << 20)
-    assert peak < out.nbytes + label_map + table + blocks + 1_000_000
+    assert peak < out.nbytes + label_map + present + blocks + 1_000_000
     np.testing.assert_array_equal(out, q.palette[q.labels])
 
 
