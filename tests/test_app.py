@@ -131,6 +131,17 @@ def test_good_upload_replaces_the_image() -> None:
     assert "image" not in at.query_params
 
 
+def test_an_upload_is_kept_once_not_copied() -> None:
+    # Streamlit keeps the uploaded bytes for the session; the picture must use
+    # those very bytes, not the copy the uploader hands the script.
+    data = png_bytes([(255, 0, 0), (0, 0, 255)])
+    at = open_app()
+    at.radio(key="image_source").set_value("upload").run()
+    at.file_uploader(key="upload").set_value(("flag.png", data, "image/png")).run()
+    assert_no_problem(at)
+    assert at.session_state["picture"].data is data
+
+
 def test_query_parameters_round_trip() -> None:
     at = open_app({"image": "flower", "k": "5", "space": "lab", "seed": "7"})
     assert_no_problem(at)
