@@ -196,7 +196,12 @@ def _bin_codes(colours: np.ndarray, shift: int) -> np.ndarray:
     """Each colour's RGB bin, ``8 - shift`` bits per channel, as one integer."""
     c = colours >> shift
     bits = 8 - shift
-    return (c[:, 0].astype(np.intp) << (2 * bits)) | (c[:, 1].astype(np.intp) << bits) | c[:, 2]
+    codes = c[:, 0].astype(np.int32)  # int32: half of intp's memory for millions of colours
+    codes <<= bits
+    codes |= c[:, 1]
+    codes <<= bits
+    codes |= c[:, 2]
+    return codes
 
 
 def _bin_means(
@@ -223,24 +228,29 @@ def _bin_members(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> Bin
     n_bins = 1 << (3 * (8 - _MEMBER_SHIFT))
     bins = _bin_codes(colours, _MEMBER_SHIFT)
     occupied, means, totals = _bin_means(bins, n_bins, X, weights)
-    row_of_bin = np.zeros(n_bins, dtype=np.intp)
+    row_of_bin = np.zeros(n_bins, dtype=np.int32)
     row_of_bin[occupied] = np.arange(len(occupied))
+    # Each step frees what it no longer needs: a sweep on a 12 MP photo makes
+    # these for 1.5 million colours while other viewers' pictures are held.
     point_bin = row_of_bin[bins]
+    del bins
     squared = np.empty(len(X))
     for begin in range(0, len(X), _ASSIGN_BLOCK):
         block = slice(begin, begin + _ASSIGN_BLOCK)
         residuals = X[block] - means[point_bin[block]]
         squared[block] = np.einsum("ij,ij->i", residuals, residuals)
-    order = np.argsort(point_bin, kind="stable")
+    order = np.argsort(point_bin, kind="stable").astype(np.int32)
     counts = np.bincount(point_bin, minlength=len(occupied))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    radius = np.sqrt(np.maximum.reduceat(squared[order], starts))
+    squared *= weights
     return BinMembers(
         means=means,
         weights=totals,
-        order=order.astype(np.int32),
+        order=order,
         counts=counts,
-        scatter=np.bincount(point_bin, weights=weights * squared, minlength=len(occupied)),
-        radius=np.sqrt(np.maximum.reduceat(squared[order], starts)),
+        scatter=np.bincount(point_bin, weights=squared, minlength=len(occupied)),
+        radius=radius,
     )
 
 
