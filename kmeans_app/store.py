@@ -38,12 +38,16 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kmeans_app.memory import resident_bytes, trim
 
-# One 12.5-megapixel picture's results with a few k (image, colour counts,
-# points, quantizations, previews, pixel table) take about 200 MB: below that,
-# a single viewer's own results evicted each other (a change of k on the 12 MP
-# photo took 3.3 s at 150 MB, 1.3 s at 250 MB). The server itself takes about
-# 330 MB with its sessions, and one computation adds up to 150 MB.
-MAX_BYTES = 220_000_000
+# One 12.5-megapixel picture's results with a few k (image 36 MB, colour
+# counts 17, points 35, previews, pixel table, figures) take about 140 MB, so a
+# single viewer's change of k finds what it needs. Three viewers of 12 MP photos
+# then hold the server at about 300 MB, plus 60 MB of uploads that Streamlit
+# keeps, plus this, plus one computation's temporaries (up to about 100 MB): a
+# larger budget took them past Community Cloud's ~690 MB.
+MAX_BYTES = 160_000_000
+# Entries this small free next to nothing, and some take seconds to compute
+# again (a PNG's size, a sweep): they make way after every larger entry.
+SMALL_ENTRY_BYTES = 1 << 20
 # What the store holds is not all the server holds: sessions keep their uploads,
 # Streamlit its messages, and a computation its temporaries (up to 150 MB on a
 # 12 MP photo). Before a computation starts on a server already this large,
@@ -223,16 +227,23 @@ class Store:
                 self._bytes -= self._entries.pop(key)[1]
             self._entries[key] = (value, held, group)
             self._bytes += held
-            # Other pictures' entries go first: evicting what the page being
-            # drawn has just computed would only make it compute that again.
-            for own_group in (False, True):
-                for old in [
-                    k for k, entry in self._entries.items() if (entry[2] == group) == own_group
-                ]:
-                    if self._bytes <= self.max_bytes:
-                        return
-                    if old != key:
-                        self._evict(old)
+            for old in self._eviction_order(group):
+                if self._bytes <= self.max_bytes:
+                    return
+                if old != key:
+                    self._evict(old)
+
+    def _eviction_order(self, group: Hashable) -> list[Hashable]:
+        """Keys in the order they make way (the caller holds ``self._lock``).
+
+        Other pictures' entries before those of ``group``: evicting what the page
+        being drawn has just computed would only make it compute that again.
+        Within each, large entries before small ones, least recently used first.
+        """
+        return sorted(
+            self._entries,
+            key=lambda k: (self._entries[k][2] == group, self._entries[k][1] < SMALL_ENTRY_BYTES),
+        )
 
     def make_room(self, n_bytes: int) -> None:
         """Drop the least recently used entries until ``n_bytes`` more fit in the budget.
@@ -242,8 +253,10 @@ class Store:
         computed again when next needed.
         """
         with self._lock:
-            while self._entries and self._bytes + n_bytes > self.max_bytes:
-                self._evict(next(iter(self._entries)))
+            for old in self._eviction_order(None):
+                if self._bytes + n_bytes <= self.max_bytes:
+                    return
+                self._evict(old)
 
     def relieve(self, group: Hashable) -> int:
         """Drop idle groups' entries, oldest first, while the process is over its limit.
@@ -263,7 +276,7 @@ class Store:
             return 0
         excess, dropped = resident - self.resident_limit, 0
         with self._lock:
-            for old in [k for k, entry in self._entries.items() if entry[2] not in busy]:
+            for old in [k for k in self._eviction_order(group) if self._entries[k][2] not in busy]:
                 if dropped >= excess:
                     break
                 dropped += self._evict(old)

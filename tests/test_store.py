@@ -56,6 +56,22 @@ def test_the_least_recently_used_entries_go_first_when_over_the_budget():
     assert store.bytes_held <= 10 * MB
 
 
+def test_small_entries_make_way_after_every_larger_one():
+    # A PNG's size or a sweep takes seconds to compute again and frees next to
+    # nothing: larger entries go first, even when used more recently.
+    store = Store(max_bytes=10 * MB)
+    store.get("size", lambda: 12_345)
+    store.get("image", lambda: block(4))
+    store.get("colours", lambda: block(4))
+    store.get("points", lambda: block(4))  # 12 MB: image goes, not the older size
+    computed = []
+    store.get("size", lambda: computed.append("size") or 0)
+    store.get("image", lambda: computed.append("image") or block(4))
+    assert computed == ["image"]
+    store.make_room(10 * MB)  # then the small ones too, when nothing else is left
+    assert len(store) == 0
+
+
 def test_an_entry_larger_than_the_budget_is_kept_alone():
     store = Store(max_bytes=5 * MB)
     store.get("small", lambda: block(1))
