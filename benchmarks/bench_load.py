@@ -5,10 +5,13 @@ drives N Chromium sessions at the same time with Playwright's async API (one bro
 one context per session, ``asyncio.gather``). Each session opens the app, optionally
 uploads its own picture (no two sessions share content, so none shares a cache entry),
 then clicks "16 colours" on Redraw, goes to Choose k and then to Explore in 3D. After
-each step it waits until the script run has finished and every image has loaded (and,
-on Choose k and Explore in 3D, until their Plotly charts are drawn), then notes what
-the page shows going wrong: exceptions, error alerts and dialogs such as "Page not
-found". A thread samples the server's RSS, with its children, throughout.
+each step it waits until the server has finished the script run the step asked for,
+the page shows it and every image has loaded (and, on Choose k and Explore in 3D,
+until their Plotly charts are drawn), then notes what the page shows going wrong:
+exceptions, error alerts and dialogs such as "Page not found". A step that does not
+get there within ``--step-timeout`` seconds is a problem, reported with the websocket
+frames sent and received since the step began and what the page shows. A thread
+samples the server's RSS, with its children, throughout.
 
 Cases (``--case``, comma-separated; all by default), each in a fresh server:
   3x12mp     3 sessions, each uploading its own 12 MP PNG (photo_12mp(seed=i))
@@ -18,7 +21,7 @@ Targets: no error or exception on any page and a peak RSS under 690 MB in every 
 for 8xdefault also every step under 10 s. A session that does not finish within
 ``--timeout`` seconds fails the case.
 
-Run: ``python benchmarks/bench_load.py [--case 8xdefault] [--timeout 900]``
+Run: ``python benchmarks/bench_load.py [--case 8xdefault] [--timeout 900] [--step-timeout 600]``
 (exits 1 when a target is missed).
 """
 
@@ -43,9 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The waiting logic of the browser tests' (sync) driver, reused here from async code.
 from app_driver import (  # noqa: E402
+    _AFTER_RENDER_JS,
     _IMAGES_LOADED_JS,
-    _RERUN_FINISHED_JS,
-    _WATCH_RUNS_JS,
+    _PAGE_STATE_JS,
+    POLL_SECONDS,
+    AppWaitTimeout,
+    RunWatcher,
 )
 from server_probe import (  # noqa: E402
     CLOUD_MEMORY_MB,
@@ -60,7 +66,6 @@ from streamlit_server import chromium_launch_args, chromium_missing_reason, run_
 from workloads import MAX_UPLOAD_BYTES, encode, photo_12mp, photo_49mp  # noqa: E402
 
 MAX_STEP_SECONDS_DEFAULT = 10.0
-STEP_TIMEOUT_MS = 600_000
 # The Plotly charts each page must show once its run has finished.
 CHARTS = {"Choose k": ("elbow_chart", "silhouette_chart"), "Explore in 3D": ("cube_chart",)}
 
@@ -121,91 +126,125 @@ class Session:
 # --- an async port of tests/e2e/app_driver.py's waits ----------------------------------
 
 
-async def wait_for_app_idle(page: Page) -> None:
-    app = page.get_by_test_id("stApp")
-    await expect(app).to_have_attribute(
-        "data-test-connection-state", "CONNECTED", timeout=STEP_TIMEOUT_MS
-    )
-    await expect(app).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=STEP_TIMEOUT_MS
-    )
+@dataclass
+class Viewer:
+    """A session's page, its websocket traffic and how long each wait may take."""
 
+    page: Page
+    watcher: RunWatcher
+    timeout_ms: float
 
-async def rerun(page: Page, action) -> None:
-    """Do ``action`` (a coroutine function) and wait for the rerun it causes to finish."""
-    await wait_for_app_idle(page)
-    await page.evaluate(_WATCH_RUNS_JS)
-    await action()
-    await page.wait_for_function(_RERUN_FINISHED_JS, timeout=STEP_TIMEOUT_MS, polling=100)
+    async def wait_for_app_idle(self) -> None:
+        app = self.page.get_by_test_id("stApp")
+        await expect(app).to_have_attribute(
+            "data-test-connection-state", "CONNECTED", timeout=self.timeout_ms
+        )
+        await expect(app).to_have_attribute(
+            "data-test-script-state", "notRunning", timeout=self.timeout_ms
+        )
 
+    async def wait_for_run(self, mark: int) -> None:
+        """Wait until a rerun requested after ``mark`` has finished and the page shows it."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while not self.watcher.run_finished_since(mark):
+            if time.monotonic() > deadline:
+                raise AppWaitTimeout(
+                    f"no finished rerun {self.timeout_ms / 1000:g} s after the action\n"
+                    + await self.diagnosis(mark)
+                )
+            await asyncio.sleep(POLL_SECONDS)
+        await self.page.evaluate(_AFTER_RENDER_JS)
+        await self.wait_for_app_idle()
 
-async def wait_until_shown(page: Page, title: str) -> None:
-    """Wait for the run to end, every image to load and the page's Plotly charts to draw."""
-    await wait_for_app_idle(page)
-    await page.wait_for_function(_IMAGES_LOADED_JS, timeout=STEP_TIMEOUT_MS, polling=250)
-    for key in CHARTS.get(title, ()):
-        chart = page.locator(f".st-key-{key} .js-plotly-plot").first
-        await chart.wait_for(state="attached", timeout=STEP_TIMEOUT_MS)
+    async def open_app(self) -> None:
+        """Load the app and wait for its first run."""
+        mark = self.watcher.mark()
+        await self.page.goto("/")
+        await self.wait_for_run(mark)
+
+    async def rerun(self, action) -> None:
+        """Do ``action`` (a coroutine function) and wait for the rerun it causes to finish."""
+        await self.wait_for_app_idle()
+        mark = self.watcher.mark()
+        await action()
+        await self.wait_for_run(mark)
+
+    async def wait_until_shown(self, title: str) -> None:
+        """Wait for the run to end, every image to load and the page's Plotly charts to draw."""
+        await self.wait_for_app_idle()
+        await self.page.wait_for_function(_IMAGES_LOADED_JS, timeout=self.timeout_ms, polling=250)
+        for key in CHARTS.get(title, ()):
+            chart = self.page.locator(f".st-key-{key} .js-plotly-plot").first
+            await chart.wait_for(state="attached", timeout=self.timeout_ms)
+
+    async def diagnosis(self, mark: int) -> str:
+        """For a wait that timed out: the frames since ``mark`` and what the page shows."""
+        self.watcher.note_timeout()
+        return self.watcher.report(mark, await self.page.evaluate(_PAGE_STATE_JS))
 
 
 # --- one viewer ------------------------------------------------------------------------
 
 
-async def step(session: Session, page: Page, name: str, title: str, work) -> None:
-    """Time ``work`` plus the wait until ``title`` is shown, then note the page's problems."""
+async def step(session: Session, viewer: Viewer, name: str, title: str, work) -> None:
+    """Time ``work`` plus the wait until ``title`` is shown, then note the page's problems.
+
+    A wait that times out raises :class:`AppWaitTimeout` naming the step, with the frames
+    since it began.
+    """
+    mark = viewer.watcher.mark()
     start = time.perf_counter()
-    await work()
-    await wait_until_shown(page, title)
+    try:
+        await work()
+        await viewer.wait_until_shown(title)
+    except AppWaitTimeout as error:
+        raise AppWaitTimeout(f"{name}: {error}") from error
+    except PlaywrightTimeout as error:
+        raise AppWaitTimeout(
+            f"{name}: {str(error).splitlines()[0]}\n{await viewer.diagnosis(mark)}"
+        ) from error
     session.steps[name] = time.perf_counter() - start
-    for problem in await page.evaluate(PAGE_PROBLEMS_JS):
+    for problem in await viewer.page.evaluate(PAGE_PROBLEMS_JS):
         session.problems.append(f"{name}: {problem}")
     print(f"  {session.label}: {name} {session.steps[name]:.1f} s", flush=True)
 
 
-async def walk(session: Session, browser: Browser, url: str) -> None:
+async def walk(session: Session, browser: Browser, url: str, step_timeout_ms: float) -> None:
     context = await browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(STEP_TIMEOUT_MS)
+    context.set_default_timeout(step_timeout_ms)
     page = await context.new_page()
+    viewer = Viewer(page, RunWatcher(), step_timeout_ms)
+    page.on("websocket", viewer.watcher.on_websocket)
     sidebar = page.get_by_test_id("stSidebar")
     nav = page.get_by_test_id("stSidebarNav")
     try:
-
-        async def open_app() -> None:
-            await page.goto("/")
-            await wait_for_app_idle(page)
-
-        await step(session, page, "open", "Redraw", open_app)
+        await step(session, viewer, "open", "Redraw", viewer.open_app)
         if (upload := session.upload) is not None:
 
             async def upload_picture() -> None:
-                await rerun(page, lambda: sidebar.get_by_text("Upload my own").click())
+                await viewer.rerun(lambda: sidebar.get_by_text("Upload my own").click())
                 uploader = sidebar.get_by_test_id("stFileUploader")
                 files = uploader.locator("input[type=file]")
                 try:
-                    await rerun(page, lambda: files.set_input_files(files=[upload.path]))
-                except PlaywrightTimeout as error:
-                    # Whether the browser took the file (its chip), and what it says.
+                    await viewer.rerun(lambda: files.set_input_files(files=[upload.path]))
+                except AppWaitTimeout as error:
+                    # Whether the browser took the file (its chip).
                     chips = await uploader.get_by_test_id("stFileChip").all_inner_texts()
-                    state = await page.get_by_test_id("stApp").get_attribute(
-                        "data-test-script-state"
-                    )
-                    raise PlaywrightTimeout(
-                        f"{error}; file chips: {chips or 'none'}; script state: {state}"
-                    ) from error
+                    raise AppWaitTimeout(f"{error}\nfile chips: {chips or 'none'}") from error
 
-            await step(session, page, "upload", "Redraw", upload_picture)
+            await step(session, viewer, "upload", "Redraw", upload_picture)
         preset = sidebar.locator(".st-key-preset_16").get_by_role("button")
-        await step(
-            session, page, "16 colours", "Redraw", lambda: rerun(page, lambda: preset.click())
-        )
+        await step(session, viewer, "16 colours", "Redraw", lambda: viewer.rerun(preset.click))
         for title in ("Choose k", "Explore in 3D"):
             link = nav.get_by_role("link", name=title)
-            await step(session, page, title, title, lambda link=link: rerun(page, link.click))
+            await step(session, viewer, title, title, lambda link=link: viewer.rerun(link.click))
     finally:
         await context.close()
 
 
-async def run_sessions(sessions: list[Session], url: str, timeout: float) -> None:
+async def run_sessions(
+    sessions: list[Session], url: str, timeout: float, step_timeout: float
+) -> None:
     """Walk every session at once; a session past ``timeout`` seconds is stopped and noted."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**chromium_launch_args())
@@ -213,10 +252,14 @@ async def run_sessions(sessions: list[Session], url: str, timeout: float) -> Non
 
             async def bounded(session: Session) -> None:
                 try:
-                    await asyncio.wait_for(walk(session, browser, url), timeout)
+                    await asyncio.wait_for(
+                        walk(session, browser, url, step_timeout * 1000), timeout
+                    )
                 except TimeoutError:
                     session.problems.append(f"session did not finish within {timeout:g} s")
-                except Exception as error:  # a failed wait, a crashed page
+                except AppWaitTimeout as error:
+                    session.problems.append(str(error))
+                except Exception as error:  # a crashed page
                     session.problems.append(f"{type(error).__name__}: {str(error)[:300]}")
 
             await asyncio.gather(*(bounded(session) for session in sessions))
@@ -224,7 +267,7 @@ async def run_sessions(sessions: list[Session], url: str, timeout: float) -> Non
             await browser.close()
 
 
-def run_case(name: str, timeout: float) -> list[Check]:
+def run_case(name: str, timeout: float, step_timeout: float) -> list[Check]:
     case = CASES[name]
     print(f"\n== {name}: {case.description}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -236,11 +279,13 @@ def run_case(name: str, timeout: float) -> list[Check]:
             if session.upload is not None:
                 size = session.upload.path.stat().st_size
                 print(f"  {session.label}: {size / MB:.1f} MB", flush=True)
-        wall, peak = _walk_all(name, sessions, timeout)
+        wall, peak = _walk_all(name, sessions, timeout, step_timeout)
     return _report(name, case, sessions, wall, peak)
 
 
-def _walk_all(name: str, sessions: list[Session], timeout: float) -> tuple[float, float]:
+def _walk_all(
+    name: str, sessions: list[Session], timeout: float, step_timeout: float
+) -> tuple[float, float]:
     """Run every session against a fresh server: wall-clock seconds and peak RSS (MB)."""
     with run_streamlit() as server:
         sampler = RssSampler(server.process.pid)
@@ -248,7 +293,7 @@ def _walk_all(name: str, sessions: list[Session], timeout: float) -> tuple[float
         sampler.start_phase(name)
         start = time.perf_counter()
         try:
-            asyncio.run(run_sessions(sessions, server.url, timeout))
+            asyncio.run(run_sessions(sessions, server.url, timeout, step_timeout))
         finally:
             sampler.stop()
         return time.perf_counter() - start, sampler.peak_mb
@@ -288,6 +333,12 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds a session may take (default 900)"
     )
+    parser.add_argument(
+        "--step-timeout",
+        type=float,
+        default=600,
+        help="seconds any one wait may take (default 600)",
+    )
     args = parser.parse_args()
     names = args.case
     if (reason := chromium_missing_reason()) is not None:
@@ -296,7 +347,7 @@ def main() -> int:
     print(f"CPUs: {os.cpu_count()}  cases: {', '.join(names)}", flush=True)
     checks = []
     for name in names:
-        checks += run_case(name, args.timeout)
+        checks += run_case(name, args.timeout, args.step_timeout)
     return 0 if print_checks(checks) else 1
 
 
