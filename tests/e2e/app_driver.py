@@ -107,6 +107,19 @@ class RunWatcher:
         finished a run that answers the last request."""
         return mark <= self._requested < self._finished
 
+    def answer_seconds(self, mark: int) -> float:
+        """Seconds from each rerun request sent after ``mark`` to the finished run
+        that answered it, added up: the server's share of a step, without the
+        page's drawing (which in a benchmark shares the server's CPUs)."""
+        total, asked = 0.0, None
+        for frame in self.frames[mark:]:
+            if frame.direction == "sent" and frame.kind == "rerun_script":
+                asked = frame.seconds if asked is None else asked
+            elif frame.kind == "script_finished" and asked is not None:
+                if ForwardMsg.ScriptFinishedStatus.Value(frame.detail) in _FINAL_STATUSES:
+                    total, asked = total + frame.seconds - asked, None
+        return total
+
     def note_timeout(self) -> None:
         """Mark where a wait gave up, before the page is read for :meth:`report`:
         frames that come after it tell a slow run from one that never ends."""
