@@ -252,11 +252,14 @@ class Store:
         ones, such as painting a 50-megapixel download: what it evicts is
         computed again when next needed.
         """
+        dropped = 0
         with self._lock:
             for old in self._eviction_order(None):
                 if self._bytes + n_bytes <= self.max_bytes:
-                    return
-                self._evict(old)
+                    break
+                dropped += self._evict(old)
+        if dropped:  # the room is needed now, not at the end of the computation
+            trim()
 
     def relieve(self, group: Hashable) -> int:
         """Drop idle groups' entries, oldest first, while the process is over its limit.
