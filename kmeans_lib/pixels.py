@@ -110,8 +110,8 @@ def map_runs(work: Callable[..., T], runs: list[slice], *extra: list) -> list[T]
         return list(pool.map(work, runs, *extra))
 
 
-def _in_parallel(work: Callable[[slice, np.ndarray], None], n_rows: int) -> None:
-    """Call ``work(run, scratch)`` on each run of :func:`split_rows`, on threads.
+def _in_parallel(work: Callable[[slice, np.ndarray], T], n_rows: int) -> list[T]:
+    """``work(run, scratch)`` on each run of :func:`split_rows`, on threads, results in run order.
 
     ``scratch`` is an empty intp array of one block, for the codes or indices of
     each block of the run. It is made here, in the calling thread, because glibc
@@ -121,7 +121,7 @@ def _in_parallel(work: Callable[[slice, np.ndarray], None], n_rows: int) -> None
     """
     runs = split_rows(n_rows)
     scratches = [np.empty(min(_BLOCK_PIXELS, run.stop - run.start), np.intp) for run in runs]
-    map_runs(work, runs, scratches)
+    return map_runs(work, runs, scratches)
 
 
 def _blocks(run: slice) -> Iterator[slice]:
@@ -160,9 +160,7 @@ def count_colours(image: Image) -> ColourCounts:
             counts += np.bincount(codes, minlength=n_colours)
         return counts
 
-    runs = split_rows(len(pixels))
-    scratches = [np.empty(min(_BLOCK_PIXELS, run.stop - run.start), np.intp) for run in runs]
-    counts = sum(map_runs(count_run, runs, scratches), start=np.zeros(n_colours, dtype=np.int64))
+    counts = sum(_in_parallel(count_run, len(pixels)), start=np.zeros(n_colours, dtype=np.int64))
     return ColourCounts(colours=codes_to_colours(rows.codes()), counts=counts)
 
 
@@ -223,8 +221,10 @@ class CodeRows:
     def rows(self, codes: np.ndarray, out: np.ndarray) -> None:
         """Write the row of each of ``codes`` (all in the set, 1-D) to ``out``.
 
-        A slice at a time, so that its four temporaries stay in the CPU cache
-        (and at a few megabytes) however many codes are looked up.
+        ``out`` may be the memory of ``codes`` itself: each slice is read before
+        its rows are written. A slice at a time, so that its four temporaries
+        stay in the CPU cache (and at a few megabytes) however many codes are
+        looked up.
         """
         for start in range(0, len(codes), _ROWS_CHUNK):
             part = codes[start : start + _ROWS_CHUNK]
@@ -281,12 +281,11 @@ def _count(image: Image) -> tuple[ColourCounts, np.ndarray]:
     codes = pixel_index.view(np.uint32)
     rows = _distinct_codes(pixels, codes)
 
-    def look_up(run: slice, scratch: np.ndarray) -> None:
-        for block in _blocks(run):
-            np.copyto(scratch[: block.stop - block.start], codes[block])
-            rows.rows(scratch[: block.stop - block.start], out=pixel_index[block])
+    def look_up(run: slice) -> None:
+        for block in _blocks(run):  # each pixel's code is replaced by its row
+            rows.rows(codes[block], out=pixel_index[block])
 
-    _in_parallel(look_up, len(pixels))
+    map_runs(look_up, split_rows(len(pixels)))
     unique = rows.codes()
     counts = _count_rows(pixel_index, len(unique))
     return ColourCounts(colours=codes_to_colours(unique), counts=counts), pixel_index
