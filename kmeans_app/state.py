@@ -180,7 +180,11 @@ def _picture_controls() -> None:
     if file is None:
         st.caption(f"Until you choose a file, the app keeps showing “{state.picture.name}”.")
         return
-    _use_upload(uploaded(file))
+    source = uploaded(file)
+    # The uploader hands every run its own copy of the bytes: let it go before a
+    # large picture is decoded (20 MB more at a 49-megapixel PNG's peak otherwise).
+    del file
+    _use_upload(source)
 
 
 def _k_controls() -> None:

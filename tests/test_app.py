@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 from sklearn.exceptions import ConvergenceWarning
 from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 from streamlit.testing.v1 import AppTest
 from table_files import (
     OLE_HEADER,
@@ -27,7 +29,7 @@ from table_files import (
 
 from kmeans_app import cache, widgets
 from kmeans_app.store import store
-from kmeans_lib import tabular
+from kmeans_lib import images, tabular
 from kmeans_lib.colour_space import to_features
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
@@ -140,6 +142,30 @@ def test_an_upload_is_kept_once_not_copied() -> None:
     at.file_uploader(key="upload").set_value(("flag.png", data, "image/png")).run()
     assert_no_problem(at)
     assert at.session_state["picture"].data is data
+
+
+def test_the_uploaders_copy_is_let_go_before_the_picture_is_decoded(monkeypatch) -> None:
+    # Each run gets its own copy of the file from the uploader; alive during the
+    # decode, it would add the whole file to a large picture's peak memory.
+    data = png_bytes([(3, 1, 4), (1, 5, 9)])
+    copies_alive = []
+
+    def load_image(source, **options):
+        gc.collect()
+        copies_alive.extend(
+            f
+            for f in gc.get_objects()
+            if isinstance(f, UploadedFile) and f.name == "pi.png" and f.getvalue() is not data
+        )
+        return images.load_image(source, **options)
+
+    monkeypatch.setattr(cache, "load_image", load_image)
+    at = open_app()
+    at.radio(key="image_source").set_value("upload").run()
+    at.file_uploader(key="upload").set_value(("pi.png", data, "image/png")).run()
+    assert_no_problem(at)
+    assert at.session_state["picture"].name == "pi.png"
+    assert copies_alive == []
 
 
 def test_query_parameters_round_trip() -> None:
