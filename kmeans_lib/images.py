@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +253,24 @@ def rows_to_arrays(
     return _to_arrays(im.crop((0, top, im.width, bottom)))
 
 
+# EXIF orientation -> the numpy view that shows a stored (H, W, ...) array upright,
+# as Pillow's exif_transpose turns a picture (1, upright already, is not listed).
+UPRIGHT_VIEWS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def exif_orientation(im: PILImage.Image) -> int:
+    """The EXIF orientation of a picture (1, upright as stored, when it has none)."""
+    return im.getexif().get(ExifTags.Base.Orientation, 1)
+
+
 def orient_like(target: PILImage.Image, source: PILImage.Image) -> None:
     """Turn ``target`` in place as the EXIF orientation of ``source`` says.
 
@@ -350,22 +368,23 @@ def _draft(im: PILImage.Image, working_max_pixels: int) -> None:
 
 def _shrink(
     im: PILImage.Image, max_pixels: int, band_rows: int
-) -> tuple[PILImage.Image, PILImage.Image | None]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Lanczos-shrink a picture to at most ``max_pixels``, converting a band of rows at a time.
 
-    Returns the RGB picture and its opaque mask (mode "1", resized with nearest
-    neighbour as :func:`resize_to_fit` does; None without transparency data),
-    both in the stored orientation. Each band converts only the source rows its
-    filter reaches, so no second full-size copy is made. The two passes are
-    explicit because Pillow's own order differs between a band and a whole
-    picture, which changes values by a few levels.
+    Returns the RGB pixels and the opaque mask (resized with nearest neighbour
+    as :func:`resize_to_fit` does; None without transparency data), both in the
+    stored orientation. Each band converts only the source rows its filter
+    reaches and goes straight into the arrays, so no second full-size copy is
+    made and the result takes three bytes a pixel, not Pillow's four. The two
+    passes are explicit because Pillow's own order differs between a band and
+    a whole picture, which changes values by a few levels.
     """
     width, height = im.size
     scale = math.sqrt(max_pixels / (width * height))
     size = (max(1, int(width * scale)), max(1, int(height * scale)))
     y_scale = height / size[1]
     reach = _LANCZOS_RADIUS * max(y_scale, 1.0) + 1
-    rgb = PILImage.new("RGB", size)
+    pixels = np.empty((size[1], size[0], 3), dtype=np.uint8)
     mask = None
     for top in range(0, size[1], band_rows):
         bottom = min(top + band_rows, size[1])
@@ -374,21 +393,20 @@ def _shrink(
         rows = im.crop((0, first, width, last))
         opaque = None
         if rows.mode != "RGB" or rows.has_transparency_data:
-            pixels, opaque = _to_arrays(rows)
-            rows = PILImage.fromarray(pixels)
+            band, opaque = _to_arrays(rows)
+            rows = PILImage.fromarray(band)
         band_size = (size[0], bottom - top)
         box = (0, y0 - first, size[0], y1 - first)
         wide = rows.resize((size[0], last - first), PILImage.Resampling.LANCZOS)
-        rgb.paste(wide.resize(band_size, PILImage.Resampling.LANCZOS, box=box), (0, top))
+        pixels[top:bottom] = wide.resize(band_size, PILImage.Resampling.LANCZOS, box=box)
         if opaque is not None:
             if mask is None:
-                mask = PILImage.new("1", size, 1)
+                mask = np.ones((size[1], size[0]), dtype=bool)
             mask_box = (0, y0 - first, width, y1 - first)
-            band_mask = PILImage.fromarray(opaque).resize(
+            mask[top:bottom] = PILImage.fromarray(opaque).resize(
                 band_size, PILImage.Resampling.NEAREST, box=mask_box
             )
-            mask.paste(band_mask, (0, top))
-    return rgb, mask
+    return pixels, mask
 
 
 def decode_memory(
@@ -473,25 +491,23 @@ def load_image(
         )
         name = Path(file_name).name if isinstance(file_name, (str, os.PathLike)) else "image"
 
-    rgb = mask = None
+    upright = None
     with open_untrusted(source, max_pixels=max_pixels) as im:
         stored_size = im.size
         if im.width * im.height > working_max_pixels:
             _draft(im, working_max_pixels)
         unturned_size = im.size
         if im.width * im.height > working_max_pixels:
-            # Shrink first: turning the picture (exif_transpose) copies it.
-            rgb, mask = _shrink(im, working_max_pixels, _SHRINK_BAND_ROWS)
-            unturned_size = rgb.size
-            for shrunk in (rgb, mask):
-                if shrunk is not None:
-                    orient_like(shrunk, im)
+            # Shrink first: turning the picture copies it.
+            pixels, opaque = _shrink(im, working_max_pixels, _SHRINK_BAND_ROWS)
+            unturned_size = (pixels.shape[1], pixels.shape[0])
+            upright = UPRIGHT_VIEWS.get(exif_orientation(im))
         else:
             ImageOps.exif_transpose(im, in_place=True)  # decodes the first frame
             pixels, opaque = _to_arrays(im)
-    if rgb is not None:  # converted once the full-size picture is closed
-        pixels = np.asarray(rgb)
-        opaque = None if mask is None else np.asarray(mask)
+    if upright is not None:  # turned once the full-size picture is closed
+        pixels = np.ascontiguousarray(upright(pixels))
+        opaque = None if opaque is None else np.ascontiguousarray(upright(opaque))
     original_size = None
     if pixels.shape[0] * pixels.shape[1] < stored_size[0] * stored_size[1]:
         turned = (pixels.shape[1], pixels.shape[0]) != unturned_size

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-from PIL import ExifTags
 from PIL import Image as PILImage
 from sklearn.metrics import pairwise_distances_argmin
 
@@ -20,9 +19,11 @@ from kmeans_lib.colour_space import to_features, to_srgb
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     DEFAULT_MAX_PIXELS,
+    UPRIGHT_VIEWS,
     Image,
     check_whole_number,
     encode_png,
+    exif_orientation,
     open_untrusted,
     orient_like,
     rows_to_arrays,
@@ -365,8 +366,8 @@ def full_size_png(
                 band[~opaque] = n_colours  # the transparent entry after the palette
             return band
 
-        orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
-        if orientation not in _ORIENT:
+        upright = UPRIGHT_VIEWS.get(exif_orientation(im))
+        if upright is None:
             # Stored as shown: each band goes to the PNG as it is painted.
             bands = (
                 paint_rows(top, min(top + band_rows, im.height))
@@ -381,25 +382,12 @@ def full_size_png(
         for top in range(0, im.height, band_rows):
             bottom = min(top + band_rows, im.height)
             indices[top:bottom] = paint_rows(top, bottom)
-    shown = _ORIENT[orientation](indices)
+    shown = upright(indices)
     bands = (shown[top : top + band_rows] for top in range(0, shown.shape[0], band_rows))
     size = (shown.shape[1], shown.shape[0])
     return stream_palette_png(
         bands, size, quantization.palette, transparent, DOWNLOAD_COMPRESS_LEVEL
     )
-
-
-# EXIF orientation -> the numpy view that shows a stored (H, W) array upright, as
-# Pillow's exif_transpose turns a picture (1, upright already, is not listed).
-_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: a.T,
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: a[::-1, ::-1].T,
-    8: lambda a: np.rot90(a, 1),
-}
 
 
 def stream_palette_png(

@@ -10,12 +10,13 @@ import zlib
 
 import numpy as np
 import pytest
+from PIL import ExifTags, ImageFile, ImageOps
 from PIL import Image as PILImage
-from PIL import ImageFile
 
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import (
     DEFAULT_MAX_PIXELS,
+    UPRIGHT_VIEWS,
     WORKING_MAX_PIXELS,
     Image,
     decode_memory,
@@ -578,6 +579,34 @@ def test_reduced_16_bit_greyscale_is_scaled_not_clipped():
     image = load_image(saved(PILImage.fromarray(values), "PNG"), working_max_pixels=600)
     assert (image.width, image.height) == (30, 20)
     assert image.pixels[:, :12].max() == 128 and image.pixels[:, 18:].min() == 255
+
+
+@pytest.mark.parametrize("channels", [(), (3,)])
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_upright_views_turn_every_exif_orientation_as_pillow_does(orientation, channels):
+    stored = np.arange(35 * 3, dtype=np.uint8)[: 35 * (channels or (1,))[0]]
+    stored = stored.reshape((5, 7, *channels))
+    im = PILImage.fromarray(stored)
+    im.getexif()[ExifTags.Base.Orientation] = orientation
+    np.testing.assert_array_equal(UPRIGHT_VIEWS[orientation](stored), ImageOps.exif_transpose(im))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_shrunk_picture_is_turned_with_its_mask_as_a_full_decode_would_be(orientation):
+    rgba = np.dstack([smooth_picture(200, 100), np.full((100, 200), 255, np.uint8)])
+    rgba[20:60, 30:90, 3] = 0  # edges on even rows and columns: exact at half size
+    exif = PILImage.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    data = saved(PILImage.fromarray(rgba), "PNG", exif=exif)
+    full = load_image(data)
+    image = load_image(data, working_max_pixels=5_000)
+    assert (image.width, image.height) == (full.width // 2, full.height // 2)
+    assert image.original_size == (full.width, full.height)
+    assert image.pixels.flags.c_contiguous and image.opaque.flags.c_contiguous
+    expected = lanczos(full.pixels, (image.width, image.height))
+    assert mean_difference(image.pixels, expected) < 0.5
+    half = PILImage.fromarray(full.opaque).resize(image.opaque.shape[::-1], PILImage.NEAREST)
+    np.testing.assert_array_equal(image.opaque, np.asarray(half))
 
 
 def test_reduced_palette_picture_keeps_colours_and_transparent_entry():

@@ -359,18 +359,6 @@ def test_paint_with_a_fits_centres_is_its_redraw(space):
     assert np.mean((painted == redraw(image, q)).all(axis=2)) > 0.999
 
 
-@pytest.mark.parametrize("orientation", range(2, 9))
-def test_download_turns_every_exif_orientation_as_pillow_does(orientation):
-    from PIL import ImageOps
-
-    from kmeans_lib.rendering import _ORIENT
-
-    stored = np.arange(35, dtype=np.uint8).reshape(5, 7)
-    im = PILImage.fromarray(stored)
-    im.getexif()[0x0112] = orientation
-    np.testing.assert_array_equal(_ORIENT[orientation](stored), ImageOps.exif_transpose(im))
-
-
 def test_streamed_download_is_a_valid_png_with_a_transparent_entry(transparent_case):
     image, q = transparent_case
     rgba = np.dstack([image.pixels, np.where(image.opaque, 255, 0).astype(np.uint8)])
