@@ -5,10 +5,11 @@ import logging
 import streamlit as st
 
 from kmeans_app import cache, state
-from kmeans_app.memory import release_freed_memory
+from kmeans_app.memory import release_freed_memory, spare_loaded_objects
 from kmeans_lib.errors import InputError
 
 release_freed_memory()
+spare_loaded_objects()
 st.set_page_config(
     page_title="K-Means Colour Explorer", page_icon=":material/palette:", layout="wide"
 )
