@@ -89,6 +89,7 @@ class RunWatcher:
 
     def __init__(self) -> None:
         self.frames: list[Frame] = []
+        self.session_id: str | None = None  # the server's name for the session, once known
         self._requested = -1  # index of the last rerun request sent
         self._finished = -1  # index of the last run that finished what was asked
 
@@ -106,19 +107,6 @@ class RunWatcher:
         """Whether a rerun was requested after ``mark`` and the server has since
         finished a run that answers the last request."""
         return mark <= self._requested < self._finished
-
-    def answer_seconds(self, mark: int) -> float:
-        """Seconds from each rerun request sent after ``mark`` to the finished run
-        that answered it, added up: the server's share of a step, without the
-        page's drawing (which in a benchmark shares the server's CPUs)."""
-        total, asked = 0.0, None
-        for frame in self.frames[mark:]:
-            if frame.direction == "sent" and frame.kind == "rerun_script":
-                asked = frame.seconds if asked is None else asked
-            elif frame.kind == "script_finished" and asked is not None:
-                if ForwardMsg.ScriptFinishedStatus.Value(frame.detail) in _FINAL_STATUSES:
-                    total, asked = total + frame.seconds - asked, None
-        return total
 
     def note_timeout(self) -> None:
         """Mark where a wait gave up, before the page is read for :meth:`report`:
@@ -176,7 +164,9 @@ class RunWatcher:
         detail = ""
         if kind == "heartbeat_ack":
             return
-        if kind == "script_finished":
+        if kind == "new_session":
+            self.session_id = message.new_session.initialize.session_id
+        elif kind == "script_finished":
             detail = ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
         elif kind == "session_status_changed":
             running = message.session_status_changed.script_is_running

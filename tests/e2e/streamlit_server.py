@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,12 +102,13 @@ def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
 
 @contextmanager
 def run_streamlit(
-    script: Path = APP, *, startup_timeout: float = 90.0
+    script: Path = APP, *, startup_timeout: float = 90.0, env: Mapping[str, str] | None = None
 ) -> Iterator[StreamlitServer]:
     """Run ``streamlit run script`` headless on a free loopback port for the ``with`` block.
 
     The server runs in its own process group (so stopping it also stops any children
-    it spawned) with the working directory set to the script's folder.
+    it spawned) with the working directory set to the script's folder, and with
+    ``env`` added to this process's environment.
     """
     port = free_port()
     command = [
@@ -138,6 +139,7 @@ def run_streamlit(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
         )
     server = StreamlitServer(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
     try:
