@@ -13,11 +13,13 @@ get there within ``--step-timeout`` seconds is a problem, reported with the webs
 frames sent and received since the step began and what the page shows. A thread
 samples the server's RSS, with its children, throughout.
 
-Chromium runs at the lowest CPU priority (``nice 19``): each viewer's browser runs
-on a machine of its own, not on the server's, so here the server's work comes first
-and the pages draw with what CPU is left. The server itself logs when each session's
-rerun requests arrive and its runs end (``server_log/sitecustomize.py``): a step's
-*server answer* is the time from request received to run finished, measured there.
+Chromium runs under Linux's idle scheduling policy (``chrt --idle``): each viewer's
+browser runs on a machine of its own, not on the server's, so here the server's work
+comes first and the pages draw with what CPU is left. (``nice 19`` does not hold:
+run as root, Chromium raises its browser and GPU processes back to -8.) The server
+itself logs when each session's rerun requests arrive and its runs end
+(``server_log/sitecustomize.py``): a step's *server answer* is the time from request
+received to run finished, measured there.
 *Until shown* adds the drawing of every session's page by one browser on the same
 two cores (a bare one-line Streamlit page already takes about 2.5 CPU-seconds of
 Chromium to open; a Plotly 3D scatter 6-9 in software WebGL).
@@ -259,12 +261,12 @@ async def walk(session: Session, browser: Browser, url: str, step_timeout_ms: fl
         await context.close()
 
 
-def niced_chromium(folder: Path) -> dict:
-    """Playwright's launch arguments for Chromium at the lowest CPU priority, through a
-    wrapper script in ``folder`` (its processes inherit the priority)."""
+def idle_chromium(folder: Path) -> dict:
+    """Playwright's launch arguments for Chromium under the idle scheduling policy,
+    through a wrapper script in ``folder`` (every process and thread inherits it)."""
     arguments = chromium_launch_args()
-    wrapper = folder / "chromium-niced"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 "{arguments["executable_path"]}" "$@"\n')
+    wrapper = folder / "chromium-idle"
+    wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 "{arguments["executable_path"]}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     return {**arguments, "executable_path": str(wrapper)}
 
@@ -274,7 +276,7 @@ async def run_sessions(
 ) -> None:
     """Walk every session at once; a session past ``timeout`` seconds is stopped and noted."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(**niced_chromium(folder))
+        browser = await playwright.chromium.launch(**idle_chromium(folder))
         try:
 
             async def bounded(session: Session) -> None:
