@@ -277,8 +277,8 @@ def orient_like(target: PILImage.Image, source: PILImage.Image) -> None:
     Lets a picture be processed in its stored orientation and only the (smaller)
     result be turned; Pillow's ``exif_transpose`` then applies the orientation.
     """
-    orientation = source.getexif().get(ExifTags.Base.Orientation)
-    if orientation is not None:
+    orientation = exif_orientation(source)
+    if orientation in UPRIGHT_VIEWS:
         target.getexif()[ExifTags.Base.Orientation] = orientation
         ImageOps.exif_transpose(target, in_place=True)
 
