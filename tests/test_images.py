@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
 import tracemalloc
 import warnings
@@ -584,8 +585,7 @@ def test_reduced_16_bit_greyscale_is_scaled_not_clipped():
 @pytest.mark.parametrize("channels", [(), (3,)])
 @pytest.mark.parametrize("orientation", range(2, 9))
 def test_upright_views_turn_every_exif_orientation_as_pillow_does(orientation, channels):
-    stored = np.arange(35 * 3, dtype=np.uint8)[: 35 * (channels or (1,))[0]]
-    stored = stored.reshape((5, 7, *channels))
+    stored = np.arange(35 * math.prod(channels), dtype=np.uint8).reshape((5, 7, *channels))
     im = PILImage.fromarray(stored)
     im.getexif()[ExifTags.Base.Orientation] = orientation
     np.testing.assert_array_equal(UPRIGHT_VIEWS[orientation](stored), ImageOps.exif_transpose(im))
