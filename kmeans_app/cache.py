@@ -9,7 +9,7 @@ charts drawn from a finished sweep use ``st.cache_data``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TypeVar
 
@@ -56,6 +56,7 @@ from kmeans_lib.pixels import ColourCounts, count_colours, pixel_dataframe, take
 
 # By name: the package re-exports the function ``redraw``, which hides the module.
 from kmeans_lib.rendering import (
+    BandedPngSize,
     FileSizes,
     full_size_memory,
     full_size_png,
@@ -97,7 +98,7 @@ COMPARE_MAX_SIDE = 1600
 # a few megabytes besides the picture, not a second full-size copy.
 SIZE_BAND_ROWS = 256
 _SIZE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="original-png-size")
-_size_jobs: dict[str, Future[int]] = {}
+_size_jobs: dict[str, BandedPngSize] = {}
 
 Points = PicturePoints | TablePoints
 T = TypeVar("T")
@@ -130,9 +131,9 @@ def image(source: Source) -> Image:
         # other pictures' stored results make room for that first.
         store().make_room(decode_memory(source.data, working_max_pixels=WORKING_MAX_PIXELS))
         picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
-    _size_jobs[source.cache_key] = _SIZE_THREAD.submit(
-        png_size, picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS
-    )
+    job = BandedPngSize(picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
+    _SIZE_THREAD.submit(job.measure)
+    _size_jobs[source.cache_key] = job
     while len(_size_jobs) > MAX_SIZE_JOBS:  # pictures whose page never asked for it
         _size_jobs.pop(next(iter(_size_jobs)))
     return picture
@@ -379,12 +380,12 @@ def original_png_size(source: Source) -> int:
     """Bytes of the picture saved as a full-colour PNG.
 
     A 12-megapixel photo takes 1-2 s to encode, so :func:`image` starts it on a
-    thread of its own (Pillow's encoder releases the GIL) and it is ready, or
-    nearly, when the page asks for it last.
+    thread of its own (Pillow's encoder releases the GIL). When the page asks
+    for it, this thread encodes the bands still left beside that one.
     """
     job = _size_jobs.pop(source.cache_key, None)
     if job is not None:
-        return job.result()
+        return job.measure()
     return png_size(image(source), compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
 
 

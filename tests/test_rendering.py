@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from kmeans_lib.colour_space import hex_codes, to_features
 from kmeans_lib.errors import InputError
 from kmeans_lib.images import Image, encode_png, load_image, load_sample
 from kmeans_lib.rendering import (
+    BandedPngSize,
     FileSizes,
     file_sizes,
     full_size_png,
@@ -379,6 +381,30 @@ def test_png_size_in_bands_is_close_to_one_file(transparent_case):
     image, _ = transparent_case
     # A tiny picture in 7-row bands loses more to restarting compression, but stays close.
     assert png_size(image, band_rows=7) == pytest.approx(png_size(image), rel=0.1)
+
+
+def test_banded_png_size_shared_by_threads_counts_every_band_once():
+    photo = load_sample("china")
+    one_thread = png_size(photo, compress_level=1, band_rows=16)
+    job = BandedPngSize(photo, compress_level=1, band_rows=16)
+    with ThreadPoolExecutor(3) as pool:
+        sizes = list(pool.map(lambda _: job.measure(), range(3)))
+    # Every caller gets the whole size, the same as one thread's bands.
+    assert sizes == [one_thread] * 3
+    assert job.measure() == one_thread
+
+
+def test_banded_png_size_raises_a_bands_error_in_every_caller(monkeypatch):
+    import kmeans_lib.rendering as rendering
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    job = BandedPngSize(load_sample("china"), band_rows=64)
+    monkeypatch.setattr(rendering, "encode_png", broken)
+    for _ in range(2):  # the thread that hit it, then any later caller
+        with pytest.raises(OSError, match="disk full"):
+            job.measure()
 
 
 def test_full_size_memory_covers_pillows_decode_and_the_turned_index():
