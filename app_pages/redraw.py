@@ -10,6 +10,8 @@ settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
 picture = cache.image(source)
 fit = cache.quantization(source, k, space, seed)
+# The file sizes, shown last, are measured on the other core meanwhile.
+cache.start_file_sizes(source, k, space, seed)
 counts = cache.colours(source)
 
 st.header("Redraw the picture with k colours")

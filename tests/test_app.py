@@ -7,6 +7,7 @@ import io
 import json
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from kmeans_app import cache, widgets
 from kmeans_app.store import store
 from kmeans_lib import images, tabular
 from kmeans_lib.colour_space import to_features
+from kmeans_lib.rendering import FileSizes, indexed_png, png_size
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 # Generous: the machine that runs these is small and shared.
@@ -793,3 +795,57 @@ def test_palette_page_says_when_the_picture_has_fewer_colours_than_k() -> None:
     assert len(at.color_picker) == 3
     assert any("only 3 distinct colours" in info.value for info in at.info)
     assert sorted(picker.value for picker in at.color_picker) == ["#0000ff", "#fafafa", "#ff0000"]
+
+
+class RecordingExecutor(ThreadPoolExecutor):
+    """A one-thread executor that notes the name of every function given to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted: list[str] = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted.append(getattr(fn, "__name__", repr(fn)))
+        return super().submit(fn, *args, **kwargs)
+
+
+def file_size_line(at: AppTest) -> str:
+    (line,) = [md.value for md in at.markdown if md.value.startswith("- **File size**")]
+    return line
+
+
+@pytest.mark.parametrize("width", [300, 1500], ids=["its own preview", "larger than its preview"])
+def test_redraw_states_both_png_sizes_measured_in_the_background(
+    monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    executor = RecordingExecutor()
+    monkeypatch.setattr(cache, "_SIZE_THREAD", executor)
+    rng = np.random.default_rng(width)
+    blocks = rng.integers(0, 256, (12, width // 10, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(np.repeat(blocks, 10, 0), 10, 1)).save(buffer, format="PNG")
+    at = open_app({"k": "5"})
+    executor.submitted.clear()  # the sample's own size, when it was not stored yet
+    at = upload(at, f"blocks-{width}.png", buffer.getvalue())
+    for k in (5, 7):
+        if k != 5:
+            at.slider(key="k").set_value(k).run()
+        assert_no_problem(at)
+        picture = at.session_state["picture"]
+        image = cache.image(picture)
+        assert image.width == width
+        fit = cache.quantization(picture, k, "rgb", 0)
+        original = png_size(
+            image, compress_level=cache.FILE_SIZE_LEVEL, band_rows=cache.SIZE_BAND_ROWS
+        )
+        indexed = len(indexed_png(image, fit, compress_level=cache.FILE_SIZE_LEVEL))
+        assert cache.file_sizes(picture, k, "rgb", 0) == FileSizes(original, indexed)
+        line = file_size_line(at)
+        assert widgets.file_size(original) in line and widgets.file_size(indexed) in line
+    # The original's size is measured once, from the decode on; a redraw larger than
+    # its preview is measured for each k while the page draws, and the job is collected.
+    assert executor.submitted.count("measure") == 1
+    expected = 2 if width > cache.PREVIEW_MAX_SIDE else 0
+    assert executor.submitted.count("_redraw_png_bytes") == expected
+    assert not any(key[0] == picture.cache_key for key in cache._redraw_size_jobs)
+    executor.shutdown()
