@@ -9,7 +9,7 @@ charts drawn from a finished sweep use ``st.cache_data``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TypeVar
 
@@ -100,7 +100,7 @@ SIZE_BAND_ROWS = 256
 # One thread for the file sizes measured in the background, for every viewer.
 _SIZE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-size")
 _size_jobs: dict[str, BandedPngSize] = {}
-_redraw_size_jobs: dict[tuple[str, int, str, int], Future[int]] = {}
+_redraw_size_jobs: dict[tuple[str, int, str, int], BandedPngSize] = {}
 
 Points = PicturePoints | TablePoints
 T = TypeVar("T")
@@ -133,7 +133,7 @@ def image(source: Source) -> Image:
         # other pictures' stored results make room for that first.
         store().make_room(decode_memory(source.data, working_max_pixels=WORKING_MAX_PIXELS))
         picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
-    job = BandedPngSize(picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
+    job = BandedPngSize.of_image(picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
     _SIZE_THREAD.submit(job.measure)
     _remember(_size_jobs, source.cache_key, job)
     return picture
@@ -397,13 +397,9 @@ def original_png_size(source: Source) -> int:
     return png_size(image(source), compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
 
 
-def _redraw_png_bytes(picture: Image, fit: Quantization) -> int:
-    return len(indexed_png(picture, fit, compress_level=FILE_SIZE_LEVEL))
-
-
 def start_file_sizes(source: Source, k: int, space: str, seed: int) -> None:
     """Start measuring the redraw's palette PNG on the background thread, so that
-    :func:`file_sizes` finds it done when the page asks for it last.
+    :func:`file_sizes` finds it done, or nearly, when the page asks for it last.
 
     For a picture larger than its preview, where the PNG is wanted for its size
     alone: 0.3 s at 12 megapixels, on the other core while the page draws.
@@ -411,22 +407,34 @@ def start_file_sizes(source: Source, k: int, space: str, seed: int) -> None:
     key = (source.cache_key, k, space, seed)
     if _fits_preview(source) or key in _redraw_size_jobs:
         return
-    job = _SIZE_THREAD.submit(
-        _redraw_png_bytes, image(source), quantization(source, k, space, seed)
-    )
+    try:
+        job = _redraw_size_job(source, k, space, seed)
+    except InputError:  # no palette PNG for this redraw: file_sizes says why
+        return
+    _SIZE_THREAD.submit(job.measure)
     _remember(_redraw_size_jobs, key, job)
 
 
 @shared()
 def redraw_png_size(source: Source, k: int, space: str, seed: int) -> int:
-    """Bytes of the full-resolution redraw as a palette PNG, at :data:`FILE_SIZE_LEVEL`."""
+    """Bytes of the full-resolution redraw as a palette PNG, at :data:`FILE_SIZE_LEVEL`.
+
+    A picture larger than its preview is measured in bands (see
+    :func:`start_file_sizes`), this thread encoding the bands still left.
+    """
     if _fits_preview(source):
         return len(palette_png(source, k, space, seed))
     job = _redraw_size_jobs.pop((source.cache_key, k, space, seed), None)
-    # A job still queued behind another picture's is done here instead.
-    if job is not None and not job.cancel():
-        return job.result()
-    return _redraw_png_bytes(image(source), quantization(source, k, space, seed))
+    return (job or _redraw_size_job(source, k, space, seed)).measure()
+
+
+def _redraw_size_job(source: Source, k: int, space: str, seed: int) -> BandedPngSize:
+    return BandedPngSize.of_redraw(
+        image(source),
+        quantization(source, k, space, seed),
+        compress_level=FILE_SIZE_LEVEL,
+        band_rows=SIZE_BAND_ROWS,
+    )
 
 
 def file_sizes(source: Source, k: int, space: str, seed: int) -> FileSizes:

@@ -338,6 +338,44 @@ def place_opaque(image: Image, values: np.ndarray, fill: int) -> np.ndarray:
     return result
 
 
+class ColourLookup:
+    """A value for every pixel of a picture, or of any part of it, from a value per colour.
+
+    Parameters
+    ----------
+    colours : ndarray of uint8, shape (m, 3)
+        Distinct colours that cover every opaque pixel looked up.
+    values : ndarray, shape (m,)
+        The value of each colour; its dtype is the result's.
+
+    Notes
+    -----
+    Built once (a 3 MB bitmap of the colours present), it serves any number of
+    parts: a picture measured a band at a time does not build it per band.
+    """
+
+    def __init__(self, colours: np.ndarray, values: np.ndarray) -> None:
+        codes = colour_codes(colours)
+        self._rows = CodeRows.of(codes)
+        # Row i of the lookup is the i-th smallest code: the values in code order.
+        self._values = values[np.argsort(codes, kind="stable")]
+
+    def __call__(self, image: Image, fill: int) -> np.ndarray:
+        """The value of each pixel of ``image``, shape (H, W); ``fill`` where transparent."""
+        pixels = image.opaque_pixels()
+        mapped = np.empty(len(pixels), dtype=self._values.dtype)
+
+        def look_up(run: slice, scratch: np.ndarray) -> None:
+            for block in _blocks(run):
+                n = block.stop - block.start
+                codes = colour_codes(pixels[block], out=scratch[:n])
+                self._rows.rows(codes, out=codes)
+                np.take(self._values, codes, out=mapped[block], mode="wrap")
+
+        _in_parallel(look_up, len(pixels))
+        return place_opaque(image, mapped, fill)
+
+
 def map_colours(image: Image, colours: np.ndarray, values: np.ndarray, fill: int) -> np.ndarray:
     """Look up a value for every pixel from a value per distinct colour.
 
@@ -355,22 +393,7 @@ def map_colours(image: Image, colours: np.ndarray, values: np.ndarray, fill: int
     -------
     ndarray, shape (H, W)
     """
-    codes = colour_codes(colours)
-    rows = CodeRows.of(codes)
-    # Row i of the lookup is the i-th smallest code: the values in code order.
-    values = values[np.argsort(codes, kind="stable")]
-    pixels = image.opaque_pixels()
-    mapped = np.empty(len(pixels), dtype=values.dtype)
-
-    def look_up(run: slice, scratch: np.ndarray) -> None:
-        for block in _blocks(run):
-            n = block.stop - block.start
-            codes = colour_codes(pixels[block], out=scratch[:n])
-            rows.rows(codes, out=codes)
-            np.take(values, codes, out=mapped[block], mode="wrap")
-
-    _in_parallel(look_up, len(pixels))
-    return place_opaque(image, mapped, fill)
+    return ColourLookup(colours, values)(image, fill)
 
 
 def pixel_dataframe(image: Image) -> pd.DataFrame:

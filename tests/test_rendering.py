@@ -156,6 +156,8 @@ def test_indexed_png_with_256_colours_and_transparency_is_refused_plainly():
     assert q.n_colours == 256
     with pytest.raises(InputError, match="255 colours or fewer"):
         indexed_png(image, q)
+    with pytest.raises(InputError, match="255 colours or fewer"):
+        BandedPngSize.of_redraw(image, q)
     opaque_image = Image(pixels=image.pixels)
     assert decoded(indexed_png(opaque_image, quantize(opaque_image, 256))).mode == "P"
 
@@ -386,12 +388,24 @@ def test_png_size_in_bands_is_close_to_one_file(transparent_case):
 def test_banded_png_size_shared_by_threads_counts_every_band_once():
     photo = load_sample("china")
     one_thread = png_size(photo, compress_level=1, band_rows=16)
-    job = BandedPngSize(photo, compress_level=1, band_rows=16)
+    job = BandedPngSize.of_image(photo, compress_level=1, band_rows=16)
     with ThreadPoolExecutor(3) as pool:
         sizes = list(pool.map(lambda _: job.measure(), range(3)))
     # Every caller gets the whole size, the same as one thread's bands.
     assert sizes == [one_thread] * 3
     assert job.measure() == one_thread
+
+
+def test_banded_palette_png_size_is_close_to_one_file(transparent_case):
+    photo = load_sample("china")
+    for image, q in ((photo, quantize(photo, 16, random_state=0)), transparent_case):
+        whole = len(indexed_png(image, q, compress_level=1))
+        banded = BandedPngSize.of_redraw(image, q, compress_level=1, band_rows=64).measure()
+        assert banded == pytest.approx(whole, rel=0.01)
+    # One band: exactly the file.
+    image, q = transparent_case
+    one_band = BandedPngSize.of_redraw(image, q, band_rows=image.height).measure()
+    assert one_band == len(indexed_png(image, q))
 
 
 def test_banded_png_size_raises_a_bands_error_in_every_caller(monkeypatch):
@@ -400,7 +414,7 @@ def test_banded_png_size_raises_a_bands_error_in_every_caller(monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    job = BandedPngSize(load_sample("china"), band_rows=64)
+    job = BandedPngSize.of_image(load_sample("china"), band_rows=64)
     monkeypatch.setattr(rendering, "encode_png", broken)
     for _ in range(2):  # the thread that hit it, then any later caller
         with pytest.raises(OSError, match="disk full"):
