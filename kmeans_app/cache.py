@@ -64,7 +64,6 @@ from kmeans_lib.rendering import (
     nearest_labels,
     painted_labels_png,
     painted_pngs,
-    png_size,
     redraw_png,
 )
 from kmeans_lib.segments import PixelInfo, full_resolution_point, pixel_at, segment_view
@@ -83,7 +82,9 @@ WORKING_MAX_PIXELS = images.WORKING_MAX_PIXELS
 # zlib level of the two PNGs whose sizes are compared: level 1 encodes a
 # 12-megapixel photo in about 2 s, level 6 in over 4 s.
 FILE_SIZE_LEVEL = 1
-MAX_SIZE_JOBS = 8
+# Size jobs kept: a measured one holds only its size, so a page drawn again (a
+# widget changed, another viewer) finds it instead of measuring again.
+MAX_SIZE_JOBS = 64
 # A sweep holds the server's computation lock, so it may use every core: its
 # values of k (or samples) are computed on one thread per CPU.
 SWEEP_JOBS = -1
@@ -133,15 +134,14 @@ def image(source: Source) -> Image:
         # other pictures' stored results make room for that first.
         store().make_room(decode_memory(source.data, working_max_pixels=WORKING_MAX_PIXELS))
         picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
-    job = BandedPngSize.of_image(picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
+    job = _original_size_job(picture)
     _SIZE_THREAD.submit(job.measure)
     _remember(_size_jobs, source.cache_key, job)
     return picture
 
 
 def _remember(jobs: dict, key: Hashable, job: object) -> None:
-    """Keep a background size job for the page that will ask for it, and at most
-    :data:`MAX_SIZE_JOBS` of them (pages that never asked drop out oldest first)."""
+    """Keep a background size job, and at most :data:`MAX_SIZE_JOBS` of them (oldest out first)."""
     jobs[key] = job
     while len(jobs) > MAX_SIZE_JOBS:
         jobs.pop(next(iter(jobs)))
@@ -391,10 +391,22 @@ def original_png_size(source: Source) -> int:
     thread of its own (Pillow's encoder releases the GIL). When the page asks
     for it, this thread encodes the bands still left beside that one.
     """
-    job = _size_jobs.pop(source.cache_key, None)
-    if job is not None:
+    return _measured(_size_jobs, source.cache_key, lambda: _original_size_job(image(source)))
+
+
+def _original_size_job(picture: Image) -> BandedPngSize:
+    return BandedPngSize.of_image(picture, compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
+
+
+def _measured(jobs: dict, key: Hashable, new_job: Callable[[], BandedPngSize]) -> int:
+    """The size measured by the job kept under ``key``, or by a new one; a job that
+    failed is dropped, so that the next page to ask measures again."""
+    job = jobs.get(key) or new_job()
+    try:
         return job.measure()
-    return png_size(image(source), compress_level=FILE_SIZE_LEVEL, band_rows=SIZE_BAND_ROWS)
+    except BaseException:
+        jobs.pop(key, None)
+        raise
 
 
 def start_file_sizes(source: Source, k: int, space: str, seed: int) -> None:
@@ -424,8 +436,11 @@ def redraw_png_size(source: Source, k: int, space: str, seed: int) -> int:
     """
     if _fits_preview(source):
         return len(palette_png(source, k, space, seed))
-    job = _redraw_size_jobs.pop((source.cache_key, k, space, seed), None)
-    return (job or _redraw_size_job(source, k, space, seed)).measure()
+    return _measured(
+        _redraw_size_jobs,
+        (source.cache_key, k, space, seed),
+        lambda: _redraw_size_job(source, k, space, seed),
+    )
 
 
 def _redraw_size_job(source: Source, k: int, space: str, seed: int) -> BandedPngSize:

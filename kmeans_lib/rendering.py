@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -578,17 +579,24 @@ class BandedPngSize:
             As :func:`indexed_png` does, when no palette PNG can hold the redraw.
         """
         _check_palette_png(image, quantization)
-        lookup = ColourLookup(quantization.colours.colours, quantization.colour_labels)
+
+        # Made by the first band, so that a job still waiting holds nothing of its own.
+        @functools.cache
+        def lookup() -> ColourLookup:
+            return ColourLookup(quantization.colours.colours, quantization.colour_labels)
 
         def encode_band(rows: slice) -> bytes:
             opaque = None if image.opaque is None else image.opaque[rows]
-            labels = lookup(Image(pixels=image.pixels[rows], opaque=opaque), fill=-1)
+            labels = lookup()(Image(pixels=image.pixels[rows], opaque=opaque), fill=-1)
             return labels_png(labels, quantization.palette, image.has_transparency, compress_level)
 
         return cls(image.height, encode_band, band_rows=band_rows)
 
     def measure(self) -> int:
         """Encode bands until none is left, wait for the others' bands, return the size.
+
+        Once every band is measured, the job holds only the size: the picture
+        is let go, and any later call returns the size at once.
 
         Raises what encoding a band raised, in whichever thread encoded it.
         """
@@ -603,18 +611,23 @@ class BandedPngSize:
                 )
             except BaseException as error:
                 self._error = error
-                self._done.set()
+                self._finish()
                 raise
             with self._lock:
                 self._outside = outside
                 self._image_data += image_data
                 self._left -= 1
                 if not self._left:
-                    self._done.set()
+                    self._finish()
         self._done.wait()
         if self._error is not None:
             raise self._error
         return self._outside + self._image_data
+
+    def _finish(self) -> None:
+        """Let go of the picture (held by the band encoder): a measured job keeps its size."""
+        self._encode_band = None
+        self._done.set()
 
 
 def file_sizes(

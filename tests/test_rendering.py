@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import tracemalloc
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -406,6 +408,20 @@ def test_banded_palette_png_size_is_close_to_one_file(transparent_case):
     image, q = transparent_case
     one_band = BandedPngSize.of_redraw(image, q, band_rows=image.height).measure()
     assert one_band == len(indexed_png(image, q))
+
+
+def test_a_measured_banded_png_size_lets_go_of_the_picture():
+    photo = Image(pixels=load_sample("china").pixels.copy())
+    seen = weakref.ref(photo)
+    jobs = [
+        BandedPngSize.of_image(photo, band_rows=64),
+        BandedPngSize.of_redraw(photo, quantize(photo, 4, random_state=0), band_rows=64),
+    ]
+    sizes = [job.measure() for job in jobs]
+    del photo
+    gc.collect()
+    assert seen() is None  # the kept jobs no longer hold it
+    assert [job.measure() for job in jobs] == sizes  # and still know their sizes
 
 
 def test_banded_png_size_raises_a_bands_error_in_every_caller(monkeypatch):
