@@ -600,17 +600,20 @@ class BandedPngSize:
 
         Raises what encoding a band raised, in whichever thread encoded it.
         """
-        while self._error is None:
+        while True:
             with self._lock:
-                top = next(self._tops, None)
+                # After a band failed, none is handed out; the encoder is taken with
+                # the band, as the failure lets go of it.
+                top = None if self._error is not None else next(self._tops, None)
+                encode_band = self._encode_band
             if top is None:
                 break
             try:
-                outside, image_data = _png_parts(
-                    self._encode_band(slice(top, top + self._band_rows))
-                )
+                outside, image_data = _png_parts(encode_band(slice(top, top + self._band_rows)))
             except BaseException as error:
-                self._error = error
+                with self._lock:
+                    if self._error is None:  # the first failure is the one reported
+                        self._error = error
                 self._finish()
                 raise
             with self._lock:
