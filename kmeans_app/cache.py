@@ -348,11 +348,11 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
     """The middle of the plain and of the dithered redraw at 100%, as PNGs."""
     picture, result = image(source), quantization(source, k, space, seed)
     window = dithering.centre_crop(picture, CROP_SIDE)
-    opaque = None if picture.opaque is None else picture.opaque[window]
-    plain = result.labels_in(Image(picture.pixels[window], opaque))
+    crop = picture.part(window)
+    plain = result.labels_in(crop)
     dithered = dithered_labels(source, k, space, seed)[window]
     return tuple(
-        encode_png(take_rows(result.palette, labels), opaque) for labels in (plain, dithered)
+        encode_png(take_rows(result.palette, labels), crop.opaque) for labels in (plain, dithered)
     )
 
 

@@ -134,6 +134,12 @@ class Image:
         """Whether some pixels are transparent."""
         return self.opaque is not None
 
+    def part(self, index: object) -> Image:
+        """The pixels at ``index`` (a band of rows, a crop window, a grid of
+        ``np.ix_``) as an image of their own, with their part of the mask."""
+        opaque = None if self.opaque is None else self.opaque[index]
+        return Image(pixels=self.pixels[index], opaque=opaque, name=self.name)
+
     def opaque_pixels(self) -> np.ndarray:
         """The opaque pixels in row-major order.
 

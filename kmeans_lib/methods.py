@@ -277,9 +277,9 @@ def small_redraw(image: Image, quantization: Quantization, max_side: int) -> Ima
     rows = np.linspace(0, image.height - 1, max(1, round(image.height * scale))).round()
     cols = np.linspace(0, image.width - 1, max(1, round(image.width * scale))).round()
     grid = np.ix_(rows.astype(np.intp), cols.astype(np.intp))
-    opaque = None if image.opaque is None else image.opaque[grid]
-    labels = quantization.labels_in(Image(image.pixels[grid], opaque))
-    return Image(take_rows(quantization.palette, labels), opaque, image.name)
+    part = image.part(grid)
+    labels = quantization.labels_in(part)
+    return Image(take_rows(quantization.palette, labels), part.opaque, image.name)
 
 
 def _skipped(method: Method, note: str) -> MethodResult:

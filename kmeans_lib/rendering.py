@@ -557,8 +557,8 @@ class BandedPngSize:
         """The image as a full-colour PNG (:func:`~kmeans_lib.images.encode_png`)."""
 
         def encode_band(rows: slice) -> bytes:
-            opaque = None if image.opaque is None else image.opaque[rows]
-            return encode_png(image.pixels[rows], opaque, compress_level=compress_level)
+            band = image.part(rows)
+            return encode_png(band.pixels, band.opaque, compress_level=compress_level)
 
         return cls(image.height, encode_band, band_rows=band_rows)
 
@@ -586,8 +586,7 @@ class BandedPngSize:
             return ColourLookup(quantization.colours.colours, quantization.colour_labels)
 
         def encode_band(rows: slice) -> bytes:
-            opaque = None if image.opaque is None else image.opaque[rows]
-            labels = lookup()(Image(pixels=image.pixels[rows], opaque=opaque), fill=-1)
+            labels = lookup()(image.part(rows), fill=-1)
             return labels_png(labels, quantization.palette, image.has_transparency, compress_level)
 
         return cls(image.height, encode_band, band_rows=band_rows)

@@ -641,3 +641,19 @@ def test_decode_memory_is_read_from_the_header_at_the_size_decoded():
         decode_memory(b"not a picture at all")
     with pytest.raises(InputError, match="megapixels"):
         decode_memory(png, max_pixels=100_000)
+
+
+def test_a_part_of_an_image_keeps_its_pixels_and_its_share_of_the_mask():
+    pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    opaque = np.ones((4, 5), bool)
+    opaque[3, 4] = False
+    image = Image(pixels=pixels, opaque=opaque, name="photo.png")
+    band = image.part(slice(2, 4))
+    np.testing.assert_array_equal(band.pixels, pixels[2:4])
+    np.testing.assert_array_equal(band.opaque, opaque[2:4])
+    assert band.name == "photo.png" and band.original_size is None
+    grid = image.part(np.ix_([0, 3], [1, 4]))
+    np.testing.assert_array_equal(grid.pixels, pixels[[0, 3]][:, [1, 4]])
+    np.testing.assert_array_equal(grid.opaque, [[True, True], [True, False]])
+    # A part with every pixel opaque needs no mask.
+    assert image.part(slice(0, 3)).opaque is None
