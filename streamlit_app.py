@@ -5,6 +5,7 @@ import logging
 import streamlit as st
 
 from kmeans_app import cache, state
+from kmeans_app.escape import markdown_text
 from kmeans_app.memory import release_freed_memory, spare_loaded_objects
 from kmeans_lib.errors import InputError
 
@@ -81,14 +82,14 @@ st.title("K-Means Colour Explorer")
 # Your data has its own table and k: the picture controls would only confuse there.
 settings, notices = state.sidebar(picture_controls=page is not YOUR_DATA)
 for notice in notices:
-    st.warning(f"{notice} The default is used instead.", icon=":material/link_off:")
+    st.warning(f"{markdown_text(notice)} The default is used instead.", icon=":material/link_off:")
 
 try:
     if page is not YOUR_DATA and (notice := cache.image(settings.picture).reduction_notice):
         st.info(notice, icon=":material/photo_size_select_large:")
     page.run()
-except InputError as error:
-    st.error(str(error))
+except InputError as error:  # it may quote a file, sheet or column name
+    st.error(markdown_text(error))
 except Exception:
     # The viewer gets a plain sentence; the details go to the server log.
     logging.getLogger(__name__).exception("Page %s failed", page.title)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from kmeans_app import cache, state, widgets
+from kmeans_app.escape import markdown_text
 
 settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
@@ -13,8 +14,9 @@ counts = cache.colours(source)
 st.header("How it works")
 
 st.subheader("1. A picture is a table of numbers")
+name = markdown_text(source.name)
 st.markdown(
-    f"The picture “{source.name}” is {picture.width:,} pixels wide and {picture.height:,} "
+    f"The picture “{name}” is {picture.width:,} pixels wide and {picture.height:,} "
     f"high. A screen mixes each pixel's colour from three numbers from 0 to 255: how much "
     f"**red**, **green** and **blue**. So the picture is a table of {counts.n_pixels:,} rows "
     "(one per pixel) and 3 columns. Its first rows:"

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from kmeans_app import cache, state, widgets
+from kmeans_app.escape import markdown_text
 from kmeans_app.sources import Source, TablePoints
 from kmeans_lib.tabular import SCALINGS, constant_note, table_sample_names
 
@@ -68,13 +69,13 @@ if choice == state.UPLOAD:
         sheet = st.selectbox("Sheet", sheets, key="table_sheet")
     elif sheets:
         sheet = sheets[0]
-    st.caption(cache.table(source, sheet).reading)
+    st.caption(markdown_text(cache.table(source, sheet).reading))  # it names the sheet
 else:
     source = Source.sample(choice)
 
 columns, constant = cache.table_columns(source, sheet)
 if constant:
-    st.info(constant_note(constant), icon=":material/horizontal_rule:")
+    st.info(markdown_text(constant_note(constant)), icon=":material/horizontal_rule:")
 # Constant columns cannot separate groups: out by default, unless every column is constant.
 keep_valid("table_columns", columns, [name for name in columns if name not in constant] or columns)
 chosen = st.multiselect("Columns to cluster on", columns, key="table_columns")

@@ -14,10 +14,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kmeans_app import cache
+from kmeans_app.escape import markdown_text
 from kmeans_app.sources import Source
 from kmeans_lib.clustering import MAX_K
 from kmeans_lib.colour_space import COLOUR_SPACES
 from kmeans_lib.errors import InputError
+from kmeans_lib.escape import one_line
 from kmeans_lib.images import sample_names
 
 if TYPE_CHECKING:
@@ -33,6 +35,10 @@ UPLOAD = "upload"
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"]
 # Keys of the picture controls' widgets, which not every page draws.
 PICTURE_WIDGETS = ("image_source", "k", "k_number", "colour_space")
+# Most characters of a link's parameter quoted in a notice: enough to recognise a typo.
+QUOTED_PARAMETER_CHARS = 40
+# Most characters of a file name quoted in a message.
+QUOTED_NAME_CHARS = 80
 SPACE_LABELS = {
     "rgb": "RGB (how a screen stores colour)",
     "lab": "CIELAB (how people see colour)",
@@ -79,25 +85,36 @@ def _int_param(name: str, low: int, high: int, notices: list[str]) -> int | None
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        notices.append(f"The link's {name} “{text}” is not a whole number from {low} to {high}.")
+        notices.append(
+            f"The link's {name} “{quoted(text)}” is not a whole number from {low} to {high}."
+        )
         return None
     return value
+
+
+def quoted(parameter: str) -> str:
+    """A link's parameter as a notice quotes it: on one line and shortened.
+
+    The notice is plain text, escaped where it is shown; a link made to mislead
+    should not fill the page either.
+    """
+    return one_line(parameter, QUOTED_PARAMETER_CHARS)
 
 
 def _initialise() -> list[str]:
     """On a session's first run, fill session state from the URL or the defaults.
 
-    Returns a short notice for each query parameter that could not be used.
+    Returns a short notice (plain text) for each query parameter that could not be used.
     """
     notices: list[str] = []
     samples = sample_names()
     image = st.query_params.get("image", samples[0])
     if image not in samples:
-        notices.append(f"There is no sample picture called “{image}”.")
+        notices.append(f"There is no sample picture called “{quoted(image)}”.")
         image = samples[0]
     space = st.query_params.get("space", DEFAULT_SPACE)
     if space not in COLOUR_SPACES:
-        notices.append(f"The colour space “{space}” is unknown; use rgb or lab.")
+        notices.append(f"The colour space “{quoted(space)}” is unknown; use rgb or lab.")
         space = DEFAULT_SPACE
     k = _int_param("k", 1, MAX_K, notices)
     seed = _int_param("seed", 0, MAX_SEED, notices)
@@ -152,14 +169,13 @@ def _use_upload(source: Source) -> None:
         try:
             cache.image(source)  # decodes and checks the file once; later runs hit the cache
         except InputError as error:
-            message = (
-                f"“{source.name}” cannot be used: {error} The previous picture is still shown."
-            )
+            name = one_line(source.name, QUOTED_NAME_CHARS)
+            message = f"“{name}” cannot be used: {error} The previous picture is still shown."
             refused = state.refused_upload = (source.cache_key, message)
         else:
             state.picture = source
             return
-    st.error(refused[1])
+    st.error(markdown_text(refused[1]))
 
 
 def _picture_controls() -> None:
@@ -178,7 +194,8 @@ def _picture_controls() -> None:
         "Your picture (PNG, JPEG, WebP, GIF, BMP or TIFF)", type=IMAGE_TYPES, key="upload"
     )
     if file is None:
-        st.caption(f"Until you choose a file, the app keeps showing “{state.picture.name}”.")
+        name = markdown_text(state.picture.name, QUOTED_NAME_CHARS)
+        st.caption(f"Until you choose a file, the app keeps showing “{name}”.")
         return
     source = uploaded(file)
     # The uploader hands every run its own copy of the bytes: let it go before a
@@ -240,7 +257,8 @@ def sidebar(picture_controls: bool = True) -> tuple[Settings, list[str]]:
     settings : Settings
         The picture, k, colour space and seed for this run.
     notices : list of str
-        Plain sentences about query parameters that were ignored (first run only).
+        Plain sentences about query parameters that were ignored (first run only),
+        to be escaped where they are shown.
     """
     notices = _initialise() if "picture" not in st.session_state else []
     with st.sidebar:

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from kmeans_app import cache, choices
+from kmeans_app.escape import markdown_text
 from kmeans_app.sources import PicturePoints, Source, TablePoints
 from kmeans_app.state import Settings
 from kmeans_lib import eye_test
@@ -98,7 +99,7 @@ def file_size_comparison(source: Source, k: int, space: str, seed: int) -> str:
     try:
         sizes = cache.file_sizes(source, k, space, seed)
     except InputError as error:  # 256 colours plus transparency do not fit a palette PNG
-        return str(error)
+        return markdown_text(error)
     n_colours = cache.quantization(source, k, space, seed).n_colours
     return (
         f"Saved as PNG with the same quick compression, the picture takes "
@@ -305,7 +306,7 @@ def pixel_panel(
     try:
         pixel = cache.clicked_pixel(source, k, space, seed, palette, click)
     except InputError as error:
-        st.info(str(error))
+        st.info(markdown_text(error))
         return
     own, given = (hex_codes(colour[None])[0] for colour in (pixel.colour, pixel.palette_colour))
     share = cache.quantization(source, k, space, seed).shares[pixel.cluster]
@@ -370,7 +371,7 @@ def choose_k_panel(
     try:
         knife = cache.silhouette_knife(spec, k, seed)
     except InputError as error:  # k = 1, or too few points: the library says why
-        st.info(str(error))
+        st.info(markdown_text(error))
         return
     st.plotly_chart(knife, key="knife_chart")
     st.caption(

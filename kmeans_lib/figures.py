@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from kmeans_lib.clustering import Quantization
 from kmeans_lib.errors import InputError
+from kmeans_lib.escape import plotly_text
 from kmeans_lib.images import Image
 from kmeans_lib.methods import MethodResult
 from kmeans_lib.pixels import ColourCounts
@@ -35,6 +36,8 @@ _TRANSPARENT = "rgba(0,0,0,0)"
 # A mid grey edge stays visible against white, black and the colour itself.
 _EDGE = "rgba(128,128,128,0.8)"
 _K_AXIS = "Number of clusters (k)"
+# Most characters of a table's column name shown as an axis title.
+AXIS_TITLE_CHARS = 60
 
 
 def _figure(title: str) -> go.Figure:
@@ -47,6 +50,11 @@ def _figure(title: str) -> go.Figure:
         margin=dict(l=10, r=10, t=60, b=10),
     )
     return figure
+
+
+def _column_title(name: object) -> str:
+    """A table's column name as an axis title or hover label: shown as written, not as markup."""
+    return plotly_text(name, AXIS_TITLE_CHARS)
 
 
 def _css_colours(colours: np.ndarray) -> list[str]:
@@ -461,9 +469,9 @@ def table_scatter_3d(
         )
     figure.update_layout(
         scene=dict(
-            xaxis_title=str(columns[0]),
-            yaxis_title=str(columns[1]),
-            zaxis_title=str(columns[2]),
+            xaxis_title=_column_title(columns[0]),
+            yaxis_title=_column_title(columns[1]),
+            zaxis_title=_column_title(columns[2]),
         ),
         legend=dict(itemsizing="constant"),
     )

@@ -23,6 +23,7 @@ from kmeans_lib.errors import InputError
 from kmeans_lib.figures import (
     _EDGE,
     _TRANSPARENT,
+    _column_title,
     _stepped_scale,
     _text_colours,
 )
@@ -393,7 +394,8 @@ def kmeans_steps_2d(
     figure = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1)
     figure.update_layout(paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT)
     first = state(0, 0, -1, True)
-    hover = f"{columns[0]} %{{x:.3g}}, {columns[1]} %{{y:.3g}}<extra></extra>"
+    across, up = (_column_title(name) for name in columns)
+    hover = f"{across} %{{x:.3g}}, {up} %{{y:.3g}}<extra></extra>"
     centres = dict(size=18, symbol="x", color=groups, **scale, line=dict(color=_EDGE, width=2))
     for index, extra, col in (
         (
@@ -414,8 +416,8 @@ def kmeans_steps_2d(
     ):
         figure.add_trace(line if extra is None else {**first[index], **extra}, row=1, col=col)
     plane = _ranges(np.vstack([xy, steps.centers.reshape(-1, 2)]))
-    figure.update_xaxes(title=columns[0], range=plane[0], autorange=False, row=1, col=1)
-    figure.update_yaxes(title=columns[1], range=plane[1], autorange=False, row=1, col=1)
+    figure.update_xaxes(title=across, range=plane[0], autorange=False, row=1, col=1)
+    figure.update_yaxes(title=up, range=plane[1], autorange=False, row=1, col=1)
     figure.update_xaxes(title="Step", row=1, col=2)
     figure.update_yaxes(title="Inertia", row=1, col=2)
     figure.update_layout(height=520)

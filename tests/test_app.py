@@ -7,12 +7,14 @@ import io
 import json
 import re
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hostile_text import SIGN_IN, SPOOFED_LINK, TRACKING_PIXEL, shown
 from PIL import Image
 from sklearn.exceptions import ConvergenceWarning
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -28,7 +30,8 @@ from table_files import (
     workbook_bytes,
 )
 
-from kmeans_app import cache, widgets
+from kmeans_app import cache, state, widgets
+from kmeans_app.escape import markdown_text
 from kmeans_app.store import store
 from kmeans_lib import images, tabular
 from kmeans_lib.colour_space import to_features
@@ -118,7 +121,7 @@ def test_bad_upload_shows_an_error_and_keeps_the_previous_image() -> None:
     at.radio(key="image_source").set_value("upload").run()
     at.file_uploader(key="upload").set_value(("holiday.png", b"not a picture", "image/png")).run()
     assert not at.exception
-    assert len(at.error) == 1 and "holiday.png" in at.error[0].value
+    assert len(at.error) == 1 and "holiday.png" in shown(at.error[0].value)
     assert at.session_state["picture"].name == "flower"
     assert swatch_count(at) == 8
 
@@ -254,7 +257,7 @@ def upload_table(data: bytes, name: str = "table.csv") -> AppTest:
 
 
 def captions(at: AppTest) -> str:
-    return "\n".join(caption.value for caption in at.caption)
+    return "\n".join(shown(caption.value) for caption in at.caption)
 
 
 def test_your_data_reads_decimal_commas_and_says_so() -> None:
@@ -312,7 +315,7 @@ def test_your_data_refuses_workbooks_it_cannot_open_in_plain_words(
 ) -> None:
     at = upload_table(data, name)
     assert not at.exception
-    assert len(at.error) == 1 and message in at.error[0].value
+    assert len(at.error) == 1 and message in shown(at.error[0].value)
 
 
 HUGE = b"a,b,c\n1e308,1,5\n1e308,2,3\n-1e308,3,4\n5,4,1\n"
@@ -326,8 +329,10 @@ def test_your_data_scales_values_near_the_float_limit_or_names_the_column() -> N
     at.radio(key="scaling").set_value("none").run()
     assert not at.exception
     assert [error.value for error in at.error] == [
-        "Values in column “a” are too large to compare (their squares do not fit in a "
-        "computer number). Choose a scaling, or rescale them."
+        markdown_text(
+            "Values in column “a” are too large to compare (their squares do not fit in a "
+            "computer number). Choose a scaling, or rescale them."
+        )
     ]
 
 
@@ -342,7 +347,7 @@ def test_your_data_drops_and_counts_rows_with_infinities() -> None:
 def test_your_data_leaves_constant_columns_out_and_says_why() -> None:
     at = upload_table(b"a,b,c\n1,7,2\n2,7,9\n3,7,4\n8,7,1\n")
     assert_no_problem(at)
-    assert [info.value for info in at.info][0] == (
+    assert [info.value for info in at.info][0] == markdown_text(
         "Column “b” has the same value in every row, so it cannot separate groups; "
         "it is left out unless you choose it."
     )
@@ -770,10 +775,12 @@ def test_a_segment_choice_shows_its_share_and_all_returns(monkeypatch: pytest.Mo
     pills.set_value([1, 3]).run()
     assert_no_problem(at)
     total = widgets.percent(fit.shares[1] + fit.shares[3])
-    shown = next(caption.value for caption in at.caption if caption.value.startswith("Shown:"))
-    assert f"{fit.hex_codes()[1]} {widgets.percent(fit.shares[1])}" in shown
-    assert f"{fit.hex_codes()[3]} {widgets.percent(fit.shares[3])}" in shown
-    assert f"Together {total} of the picture" in shown
+    caption_text = next(
+        caption.value for caption in at.caption if caption.value.startswith("Shown:")
+    )
+    assert f"{fit.hex_codes()[1]} {widgets.percent(fit.shares[1])}" in caption_text
+    assert f"{fit.hex_codes()[3]} {widgets.percent(fit.shares[3])}" in caption_text
+    assert f"Together {total} of the picture" in caption_text
     # Explore in 3D draws the same groups.
     at.switch_page("app_pages/explore_3d.py").run()
     assert_no_problem(at)
@@ -851,3 +858,71 @@ def test_redraw_states_both_png_sizes_measured_in_the_background(
     # its preview is measured once for each k, while the page draws.
     assert executor.submitted == ["measure"] * (3 if width > cache.PREVIEW_MAX_SIDE else 1)
     executor.shutdown()
+
+
+# --- text from outside is shown as text (issue 21) -----------------------------------------
+
+
+def test_a_link_cannot_put_a_heading_or_a_link_into_a_notice() -> None:
+    at = open_app({"space": SPOOFED_LINK, "image": TRACKING_PIXEL})
+    assert_no_problem(at)
+    assert [warning.value for warning in at.warning] == [
+        markdown_text(f"There is no sample picture called “{TRACKING_PIXEL}”.")
+        + " The default is used instead.",
+        markdown_text(
+            f"The colour space “{state.quoted(SPOOFED_LINK)}” is unknown; use rgb or lab."
+        )
+        + " The default is used instead.",
+    ]
+    # Quoted on one line and shortened: no heading, link or image survives.
+    assert state.quoted(SPOOFED_LINK) == "x ## Session expired [Sign in](https://…"
+    for warning in at.warning:
+        assert "\n" not in warning.value
+        assert not re.search(r"(?<!\\)[#\[\]()!]", warning.value)
+
+
+def test_a_refused_upload_shows_its_file_name_as_text() -> None:
+    name = f"{SIGN_IN}.png"
+    at = upload(open_app(), name, b"not a picture")
+    assert not at.exception
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith(markdown_text(f"“{name}” cannot be used: "))
+    assert "](" not in at.error[0].value
+
+
+def test_an_uploaded_file_name_is_shown_as_text() -> None:
+    name = "<b>x</b> ![x](https://evil.example/t.png).png"
+    at = upload(open_app(), name, png_bytes([(255, 0, 0), (0, 0, 255)]))
+    assert_no_problem(at)
+    at.switch_page("app_pages/how_it_works.py").run()
+    assert_no_problem(at)
+    first = next(m.value for m in at.markdown if m.value.startswith("The picture"))
+    assert first.startswith(f"The picture “{markdown_text(name)}” is 8 pixels wide")
+    assert name not in first
+
+
+def test_sheet_and_column_names_are_shown_as_text() -> None:
+    bold, pixel = "<b>x</b>", TRACKING_PIXEL
+    rows = [[bold, "y", "z", pixel], *([i, i * i % 7, i % 3, 1] for i in range(12))]
+    book = workbook_bytes({"first": rows, "second": TOWNS})
+    # Excel forbids brackets in sheet names; a made-up file need not obey.
+    part = "xl/workbook.xml"
+    workbook_xml = zipfile.ZipFile(io.BytesIO(book)).read(part).decode()
+    hostile = with_parts(book, {part: workbook_xml.replace('name="first"', f'name="{SIGN_IN}"')})
+    at = upload_table(hostile, "book.xlsx")
+    assert_no_problem(at)
+    assert at.selectbox(key="table_sheet").options == [SIGN_IN, "second"]  # plain text there
+    reading = markdown_text(f"Read as an Excel workbook (sheet “{SIGN_IN}” of 2), with")
+    assert any(caption.value.startswith(reading) for caption in at.caption)
+    assert markdown_text(f"Column “{pixel}” has the same value") in at.info[0].value
+    assert at.multiselect(key="table_columns").value == [bold, "y", "z"]
+    charts = {
+        chart.proto.id.rsplit("-", 1)[-1]: json.loads(chart.proto.spec)
+        for chart in at.get("plotly_chart")
+    }
+    cube, plane = charts["table_cube_chart"], charts["table_steps_chart"]
+    assert cube["layout"]["scene"]["xaxis"]["title"]["text"] == "&#60;b&#62;x&#60;/b&#62;"
+    assert plane["layout"]["xaxis"]["title"]["text"] == "&#60;b&#62;x&#60;/b&#62;"
+    assert plane["data"][0]["hovertemplate"].startswith("&#60;b&#62;x&#60;/b&#62; %{x:.3g}")
+    every_text = json.dumps(list(charts.values()))
+    assert "<b>x" not in every_text and "evil.example" not in every_text
