@@ -133,7 +133,9 @@ def image(source: Source) -> Image:
         # Pillow decodes a large PNG whole before it is shrunk (196 MB at 49 MP):
         # other pictures' stored results make room for that first.
         store().make_room(decode_memory(source.data, working_max_pixels=WORKING_MAX_PIXELS))
-        picture = load_image(source.data, name=source.name, working_max_pixels=WORKING_MAX_PIXELS)
+        # No file name: the stored picture is shared by every viewer of these bytes,
+        # whatever each of them called the file.
+        picture = load_image(source.data, working_max_pixels=WORKING_MAX_PIXELS)
     job = _original_size_job(picture)
     _SIZE_THREAD.submit(job.measure)
     _remember(_size_jobs, source.cache_key, job)
@@ -476,7 +478,6 @@ def shown_palette(
     return sort_palette(colours, fit.shares, order), colours
 
 
-@shared()
 def palette_files(
     source: Source,
     k: int,
@@ -487,7 +488,10 @@ def palette_files(
 ) -> dict[str, str]:
     """The palette as CSV, JSON and GIMP palette text, by file extension.
 
-    In the ``order`` shown, in the fitted colours or in ``palette``.
+    In the ``order`` shown, in the fitted colours or in ``palette``. Not stored:
+    the GIMP palette is named after this viewer's file, and the store keys an
+    upload by its bytes alone, so another viewer's copy would carry another
+    name. Writing a few lines per colour on a click costs next to nothing.
     """
     shares = quantization(source, k, space, seed).shares
     index, colours = shown_palette(source, k, space, seed, order, palette)

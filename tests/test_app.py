@@ -926,3 +926,22 @@ def test_sheet_and_column_names_are_shown_as_text() -> None:
     assert plane["data"][0]["hovertemplate"].startswith("&#60;b&#62;x&#60;/b&#62; %{x:.3g}")
     every_text = json.dumps(list(charts.values()))
     assert "<b>x" not in every_text and "evil.example" not in every_text
+
+
+def test_each_viewer_downloads_the_palette_under_their_own_file_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The store keys an upload by its bytes: the second viewer's palette must not
+    # come back named after the first viewer's file.
+    deferred = record_deferred(monkeypatch)
+    data = png_bytes([(255, 0, 0), (0, 0, 255), (250, 250, 250)])
+    names = {}
+    for name in ("mine.png", "theirs.png"):
+        at = upload(open_app({"k": "3"}), name, data)
+        assert_no_problem(at)
+        gpl = downloaded(at, "download_gpl", deferred)
+        names[name] = next(line for line in gpl.splitlines() if line.startswith("Name:"))
+    assert names == {
+        "mine.png": "Name: mine.png, 3 colours",
+        "theirs.png": "Name: theirs.png, 3 colours",
+    }
