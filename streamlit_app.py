@@ -11,9 +11,9 @@ from kmeans_lib.errors import InputError
 
 release_freed_memory()
 spare_loaded_objects()
-st.set_page_config(
-    page_title="K-Means Colour Explorer", page_icon=":material/palette:", layout="wide"
-)
+# An emoji icon is drawn by the browser itself: a ":material/..." one would be fetched
+# from Google's font server on every page open.
+st.set_page_config(page_title="K-Means Colour Explorer", page_icon="🎨", layout="wide")
 
 # The page files live in app_pages/, not pages/: Streamlit 1.67 still treats a pages/
 # folder as a legacy multipage app (until st.navigation first runs, and on every AppTest
