@@ -346,7 +346,7 @@ def _print_palette(
     if fmt != "table":
         sys.stdout.write(palette_text(fmt, colours, shares, counts=counts))
         return
-    table = Table(caption=caption, caption_justify="left")
+    table = Table()
     for name, justify in (("", "left"), ("hex", "left"), ("R", "right"), ("G", "right")):
         table.add_column(name, justify=justify)
     for name in ("B", "share", "pixels"):
@@ -356,6 +356,7 @@ def _print_palette(
         swatch = Text("      ", style=f"on {code}")
         table.add_row(swatch, code, str(r), str(g), str(b), f"{share:.1%}", f"{count:,}")
     console.print(table)
+    console.print(Text(caption), soft_wrap=True)  # as text: it holds a file name
 
 
 def _quality_words(record: PictureRecord) -> str:
