@@ -1,4 +1,4 @@
-"""Palette export: CSV, JSON and GIMP palette (.gpl) text, a swatch picture and code.
+"""Palette export: CSV, JSON, GIMP palette (.gpl), CSS and hex text, a swatch picture and code.
 
 The file functions take either a :class:`Quantization` or a palette array with
 its shares, so a palette can be exported without keeping the whole fit.
@@ -30,6 +30,8 @@ SNIPPET_NAMES = {
     "seaborn": "seaborn",
     "css": "CSS",
 }
+# The text formats of palette_text, by the name (and file extension) that picks one.
+PALETTE_FORMATS = ("json", "csv", "gpl", "css", "hex")
 
 
 def _palette_and_shares(
@@ -53,10 +55,23 @@ def _palette_and_shares(
     return colours, shares
 
 
+def _checked_counts(counts: np.ndarray | None, n_colours: int) -> np.ndarray | None:
+    """``counts`` as int64, one per colour, or None."""
+    if counts is None:
+        return None
+    counts = np.asarray(counts)
+    if counts.shape != (n_colours,) or not np.all(counts >= 0):
+        raise InputError("There must be exactly one pixel count (0 or more) per palette colour.")
+    return counts.astype(np.int64)
+
+
 def palette_frame(
-    palette: Quantization | np.ndarray, shares: np.ndarray | None = None
+    palette: Quantization | np.ndarray,
+    shares: np.ndarray | None = None,
+    *,
+    counts: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The palette as a table with columns hex, r, g, b and share.
+    """The palette as a table with columns hex, r, g, b and share (and count).
 
     Parameters
     ----------
@@ -64,6 +79,8 @@ def palette_frame(
         A quantization result, or palette colours as sRGB values 0-255.
     shares : array of shape (n,), optional
         Each colour's share of the pixels; required with a bare palette.
+    counts : array of int, shape (n,), optional
+        Each colour's number of pixels: a last column ``count`` when given.
 
     Returns
     -------
@@ -71,37 +88,101 @@ def palette_frame(
         One row per colour, in the palette's order.
     """
     colours, shares = _palette_and_shares(palette, shares)
+    counts = _checked_counts(counts, len(colours))
     r, g, b = colours.T.astype(int)
-    return pd.DataFrame(
-        {
-            "hex": hex_codes(colours),
-            "r": r,
-            "g": g,
-            "b": b,
-            "share": shares,
-        }
-    )
+    columns = {"hex": hex_codes(colours), "r": r, "g": g, "b": b, "share": shares}
+    if counts is not None:
+        columns["count"] = counts
+    return pd.DataFrame(columns)
 
 
-def palette_csv(palette: Quantization | np.ndarray, shares: np.ndarray | None = None) -> str:
-    """The palette as CSV text with a header ``hex,r,g,b,share``.
+def palette_csv(
+    palette: Quantization | np.ndarray,
+    shares: np.ndarray | None = None,
+    *,
+    counts: np.ndarray | None = None,
+) -> str:
+    """The palette as CSV text with a header ``hex,r,g,b,share`` (``,count`` with counts).
 
     Arguments are as for :func:`palette_frame`; shares are fractions (0-1).
     """
-    return palette_frame(palette, shares).to_csv(index=False, lineterminator="\n")
+    return palette_frame(palette, shares, counts=counts).to_csv(index=False, lineterminator="\n")
 
 
-def palette_json(palette: Quantization | np.ndarray, shares: np.ndarray | None = None) -> str:
+def palette_colours(
+    palette: Quantization | np.ndarray,
+    shares: np.ndarray | None = None,
+    *,
+    counts: np.ndarray | None = None,
+) -> list[dict]:
+    """The palette as plain data: ``[{"hex", "rgb": [r, g, b], "share"(, "count")}, ...]``.
+
+    Arguments are as for :func:`palette_frame`; ready for ``json.dumps``.
+    """
+    frame = palette_frame(palette, shares, counts=counts)
+    colours = []
+    for row in frame.itertuples(index=False):
+        colour = {"hex": row.hex, "rgb": [int(row.r), int(row.g), int(row.b)]}
+        colour["share"] = float(row.share)
+        if counts is not None:
+            colour["count"] = int(row.count)
+        colours.append(colour)
+    return colours
+
+
+def palette_json(
+    palette: Quantization | np.ndarray,
+    shares: np.ndarray | None = None,
+    *,
+    counts: np.ndarray | None = None,
+) -> str:
     """The palette as JSON: ``{"colours": [{"hex", "rgb": [r, g, b], "share"}, ...]}``.
 
-    Arguments are as for :func:`palette_frame`; shares are fractions (0-1).
+    Arguments are as for :func:`palette_frame`; shares are fractions (0-1). With
+    ``counts`` each colour also has its ``count`` of pixels.
     """
-    frame = palette_frame(palette, shares)
-    colours = [
-        {"hex": row.hex, "rgb": [int(row.r), int(row.g), int(row.b)], "share": float(row.share)}
-        for row in frame.itertuples(index=False)
-    ]
-    return json.dumps({"colours": colours}, indent=2)
+    return json.dumps({"colours": palette_colours(palette, shares, counts=counts)}, indent=2)
+
+
+def palette_text(
+    format: str,
+    palette: Quantization | np.ndarray,
+    shares: np.ndarray | None = None,
+    *,
+    counts: np.ndarray | None = None,
+    name: str = "K-Means palette",
+) -> str:
+    """The palette as the text of a file in one of :data:`PALETTE_FORMATS`.
+
+    Parameters
+    ----------
+    format : {"json", "csv", "gpl", "css", "hex"}
+        ``"css"``: custom properties ``--palette-1`` and so on (as
+        :func:`code_snippets` writes them); ``"hex"``: one ``#rrggbb`` code a line.
+    palette, shares, counts
+        As for :func:`palette_frame`; counts go into JSON and CSV.
+    name : str, default "K-Means palette"
+        The palette's name in a GIMP palette.
+
+    Returns
+    -------
+    str
+    """
+    if format not in PALETTE_FORMATS:
+        raise InputError(
+            f"A palette can be written as {', '.join(PALETTE_FORMATS)}; got {format!r}. "
+            "Pick one of those."
+        )
+    if format == "json":
+        return palette_json(palette, shares, counts=counts) + "\n"
+    if format == "csv":
+        return palette_csv(palette, shares, counts=counts)
+    if format == "gpl":
+        return palette_gpl(palette, shares, name=name)
+    colours, _ = _palette_and_shares(palette, shares)
+    if format == "css":
+        return code_snippets(colours)["css"]
+    return "".join(code + "\n" for code in hex_codes(colours))
 
 
 def palette_gpl(

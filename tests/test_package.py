@@ -2,6 +2,8 @@
 
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import kmeans_lib
 
@@ -18,3 +20,13 @@ def test_the_library_does_not_import_streamlit():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_package_declares_the_ranges_that_requirements_txt_installs():
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    lines = (root / "requirements.txt").read_text().splitlines()
+    required = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    declared = set(project["dependencies"]) | set(project["optional-dependencies"]["app"])
+    assert declared == required
+    assert project["scripts"] == {"kmeans-colours": "kmeans_lib.cli:main"}

@@ -1,0 +1,71 @@
+"""Batch tasks and the local engine, in this process (tests/test_cli.py runs the command line)."""
+
+import numpy as np
+import pytest
+
+from kmeans_lib import InputError, count_colours, quantize
+from kmeans_lib.batch import (
+    BatchOptions,
+    Histogram,
+    LocalEngine,
+    add_histograms,
+    combine_in_tree,
+    fit_shared_palette,
+)
+from kmeans_lib.images import Image
+
+
+def picture(seed: int, height: int = 20) -> Image:
+    rng = np.random.default_rng(seed)
+    return Image(pixels=rng.integers(0, 256, (height, 16, 3), dtype=np.uint8) // 32 * 32)
+
+
+def test_added_histograms_count_every_pixel_of_both_pictures():
+    a, b = picture(1), picture(2)
+    total = add_histograms(
+        Histogram(count_colours(a), 1), Histogram(count_colours(b), 1, (("x.png", "broken"),))
+    )
+    both = count_colours(Image(pixels=np.vstack([a.pixels, b.pixels])))
+    assert np.array_equal(total.colours.colours, both.colours)
+    assert np.array_equal(total.colours.counts, both.counts)
+    assert (total.n_pictures, total.errors) == (2, (("x.png", "broken"),))
+
+
+def test_shared_palette_equals_quantize_on_the_pictures_stacked():
+    images = [picture(seed, height) for seed, height in ((1, 20), (2, 12), (3, 30))]
+    histogram = combine_in_tree((Histogram(count_colours(i), 1) for i in images), add_histograms)
+    shared = fit_shared_palette(histogram, 6, "lab", random_state=4)
+    stacked = quantize(
+        Image(pixels=np.vstack([i.pixels for i in images])), 6, colour_space="lab", random_state=4
+    )
+    assert np.array_equal(shared.palette, stacked.palette)
+    assert np.array_equal(shared.counts, stacked.counts)
+    assert np.allclose(shared.shares, stacked.shares)
+
+
+def test_combine_in_tree_combines_every_value_once():
+    combined = combine_in_tree(([i] for i in range(11)), lambda a, b: a + b)
+    assert sorted(combined) == list(range(11))  # combine is commutative: any order
+    with pytest.raises(InputError):
+        combine_in_tree([], lambda a, b: a + b)
+
+
+def test_local_engine_in_process_maps_in_order_and_reduces():
+    with LocalEngine(1) as engine:
+        assert list(engine.map(divmod, [(7, 2), (9, 4)])) == [(0, (3, 1)), (1, (2, 1))]
+        assert engine.tree_reduce(pow, [(2, 3), (3, 2), (5, 1)], max) == 9
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"k": 0}, {"k": 3, "colour_space": "hsv"}, {"k": 3, "sort": "name"}],
+)
+def test_batch_options_are_checked(options):
+    with pytest.raises(InputError):
+        BatchOptions(**options)
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_local_engine_needs_a_whole_number_of_jobs(jobs):
+    with pytest.raises(InputError):
+        LocalEngine(jobs)
