@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import openpyxl
 
+from kmeans_lib.workbook_scan import column_letters
+
 
 def european_csv() -> bytes:
     """What a European spreadsheet saves: semicolons, decimal commas, Windows-1252."""
@@ -139,26 +141,39 @@ def long_line_csv() -> bytes:
     return b"1," * 10_000_000
 
 
-def renamed_strings_xlsx() -> bytes:
-    """Five million empty texts in a shared-strings part named ``xl/texts.xml``.
-
-    openpyxl finds the shared strings by their content type, not by their name.
-    """
+def with_shared_strings(workbook: bytes, part: str, strings: str) -> bytes:
+    """``workbook`` with a shared-strings part named ``part``, declared in its manifest."""
     manifest = (
-        zipfile.ZipFile(io.BytesIO(workbook_bytes({"data": [["x"]]})))
+        zipfile.ZipFile(io.BytesIO(workbook))
         .read("[Content_Types].xml")
         .decode()
         .replace(
             "</Types>",
-            f'<Override PartName="/xl/texts.xml" ContentType="{SHARED_STRINGS_TYPE}"/></Types>',
+            f'<Override PartName="/{part}" ContentType="{SHARED_STRINGS_TYPE}"/></Types>',
         )
     )
-    strings = f'<sst xmlns="{MAIN_NS}" count="5000000">' + "<si/>" * 5_000_000 + "</sst>"
-    return with_sheet(
-        number_rows(["a"], [[1], [2]]),
-        "A1:A3",
-        **{"xl/texts.xml": strings, "[Content_Types].xml": manifest},
+    return with_parts(workbook, {part: strings, "[Content_Types].xml": manifest})
+
+
+def renamed_strings_xlsx() -> bytes:
+    """Three million empty texts (15 MB) in a shared-strings part named ``xl/texts.xml``.
+
+    openpyxl finds the shared strings by their content type, not by their name.
+    """
+    strings = f'<sst xmlns="{MAIN_NS}" count="3000000">' + "<si/>" * 3_000_000 + "</sst>"
+    return with_shared_strings(
+        with_sheet(number_rows(["a"], [[1], [2]]), "A1:A3"), "xl/texts.xml", strings
     )
+
+
+def undimensioned_xlsx() -> bytes:
+    """A sheet that does not state its size, with 3 million empty elements before its data.
+
+    Opening a workbook, openpyxl parses each sheet up to its size: all of this one.
+    """
+    sheet = f'<worksheet xmlns="{MAIN_NS}"><sheetPr>' + "<x/>" * 3_000_000
+    sheet += "</sheetPr><sheetData/></worksheet>"
+    return with_parts(workbook_bytes({"data": [["x"]]}), {SHEET_PART: sheet})
 
 
 def entity_bomb_xlsx() -> bytes:
@@ -186,19 +201,10 @@ def cells_without_positions_xlsx() -> bytes:
 
 def tall_gap_xlsx() -> bytes:
     """A header of 1,000 columns and one number in the last row Excel has (1,048,576)."""
-    header = "".join(f'<c r="{column_letter(j)}1"><v>{j}</v></c>' for j in range(1, 1001))
+    header = "".join(f'<c r="{column_letters(j)}1"><v>{j}</v></c>' for j in range(1, 1001))
     return with_sheet(
         f'<row r="1">{header}</row><row r="1048576"><c r="A1048576"><v>1</v></c></row>'
     )
-
-
-def column_letter(index: int) -> str:
-    """The letters of the column numbered ``index`` from 1 (1 is A, 27 is AA)."""
-    letters = ""
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
 
 
 def many_sheets_xlsx(n_sheets: int = 5_000) -> bytes:
@@ -256,6 +262,12 @@ def long_cell_csv() -> bytes:
     return f'note,value\n"{cell}",1\nshort,2\n'.encode()
 
 
+def many_columns_csv() -> bytes:
+    """Short lines of 1,001 columns: one more than a table may have."""
+    header = ",".join(f"c{j}" for j in range(1_001))
+    return f"{header}\n{','.join(['1'] * 1_001)}\n".encode()
+
+
 def many_rows_csv() -> bytes:
     """200,000 rows of one small number: the row limit, in 400 KB."""
     return b"n\n" + b"1\n2\n" * 100_000
@@ -268,8 +280,10 @@ HOSTILE_TABLES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "far-right cells": ("far_right.xlsx", far_right_xlsx),
     "100,000 columns": ("wide.csv", wide_csv),
     "20 MB line": ("long_line.csv", long_line_csv),
+    "1,001 columns": ("columns.csv", many_columns_csv),
     "renamed shared strings": ("texts.xlsx", renamed_strings_xlsx),
     "entity expansion": ("laughs.xlsx", entity_bomb_xlsx),
+    "3 million elements": ("undimensioned.xlsx", undimensioned_xlsx),
     "lying dimension": ("dimension.xlsx", lying_dimension_xlsx),
     "cells without positions": ("unplaced.xlsx", cells_without_positions_xlsx),
     "row gap": ("tall_gap.xlsx", tall_gap_xlsx),
