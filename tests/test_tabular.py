@@ -552,7 +552,7 @@ REFUSALS = {
     "1,001 columns": "more than 1,000 columns",
     "renamed shared strings": "more than 1,000,000 XML elements in this workbook's table of texts",
     "entity expansion": "document type declaration",
-    "3 million elements": "more than 2,500,000 XML elements in this workbook's sheets",
+    "3 million elements": "more than 1,500,000 XML elements in this workbook's sheets",
     "cells without positions": "column ALM \\(column 1,001\\), beyond the 1,000 columns",
     "row gap": "spans 200,002 rows by 1,000 columns, more than the 2,000,000 cells",
     "5,000 sheets": "more than 1,000 sheets",
