@@ -16,6 +16,10 @@ AXES = ("axis_x", "axis_y", "axis_z")
 # xls, xlsm and xlsb are accepted so that the library can say why they are refused.
 TABLE_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "xlsm", "xlsb"]
 DEFAULT_TABLE_K = 3
+# Streamlit's multiselect finds each chosen value by a linear search of the options on
+# every rerun: bounding the choice keeps that linear in the columns (a table may have
+# up to tabular.MAX_TABLE_COLUMNS), and distances over more columns say little anyway.
+MAX_CHOSEN_COLUMNS = 100
 
 
 def set_table_k(k: int) -> None:
@@ -27,7 +31,7 @@ def keep_valid(key: str, options: list[str], fallback: list[str] | str) -> None:
     """Reset a widget's remembered choice when it is no longer among ``options``."""
     value = st.session_state.get(key)
     chosen = value if isinstance(value, list) else [value]
-    if value is None or not set(chosen) <= set(options):
+    if value is None or len(chosen) > MAX_CHOSEN_COLUMNS or not set(chosen) <= set(options):
         st.session_state[key] = fallback
 
 
@@ -77,8 +81,12 @@ columns, constant = cache.table_columns(source, sheet)
 if constant:
     st.info(markdown_text(constant_note(constant)), icon=":material/horizontal_rule:")
 # Constant columns cannot separate groups: out by default, unless every column is constant.
-keep_valid("table_columns", columns, [name for name in columns if name not in constant] or columns)
-chosen = st.multiselect("Columns to cluster on", columns, key="table_columns")
+unvarying = set(constant)
+varying = [name for name in columns if name not in unvarying] or columns
+keep_valid("table_columns", columns, varying[:MAX_CHOSEN_COLUMNS])
+chosen = st.multiselect(
+    "Columns to cluster on", columns, key="table_columns", max_selections=MAX_CHOSEN_COLUMNS
+)
 scaling = st.radio(
     "Scaling", SCALINGS, index=1, format_func=SCALING_LABELS.get, key="scaling", horizontal=True
 )

@@ -29,6 +29,15 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from kmeans_lib.clustering import WeightedPoints
 from kmeans_lib.errors import InputError
 from kmeans_lib.selection import sample_points
+from kmeans_lib.workbook_scan import (
+    MANIFEST,
+    SHEET_TYPE,
+    STYLES_PART,
+    STYLES_TYPE,
+    TEXTS_TYPE,
+    content_types,
+    scan_part,
+)
 
 SCALINGS = ("none", "standard", "minmax")
 MAX_TABLE_ROWS = 200_000
@@ -38,8 +47,37 @@ MAX_TABLE_BYTES = 50_000_000
 # make the server parse gigabytes.
 MAX_WORKBOOK_UNPACKED_BYTES = 150_000_000
 # openpyxl holds a workbook's whole table of texts (its shared strings) in memory, as
-# Python strings that take several times their XML's size: that part has a lower bound.
+# Python strings that take several times their XML's size: that part, found by its
+# content type as openpyxl finds it, has a lower bound.
 MAX_WORKBOOK_TEXT_BYTES = 20_000_000
+# Columns: no table of measurements that people cluster by picking columns from a list
+# comes near a thousand (iris has 4, wine 13; LibreOffice Calc stopped at 1,024 columns
+# until 2022). A 1 MB CSV of 100,000 columns made pandas allocate 467 MB.
+MAX_TABLE_COLUMNS = 1_000
+# Cells, rows x columns of the table as read: the 200,000-row limit times 10 columns,
+# 16 MB of numbers. It bounds wide tables' rows (2,000 rows at 1,000 columns).
+MAX_TABLE_CELLS = 2_000_000
+# Characters on one line of text: 1,000 columns of 100 characters. A longer line is no
+# table row (a 20 MB line of "1," would be ten million columns); checked before the
+# separator is guessed. Text in quotes may span lines, and each line counts on its own.
+MAX_LINE_CHARS = 100_000
+# A workbook's sheets: openpyxl builds each one, about a third of a millisecond apiece.
+MAX_WORKBOOK_SHEETS = 1_000
+# XML elements of each workbook part that openpyxl parses, by the part's content type
+# (its styles part also by its fixed name, which is how openpyxl finds it). Each part is
+# read as a stream and given up at its limit, before openpyxl sees the workbook; any DTD
+# is refused, so no entity can expand. openpyxl builds a Python object for every style
+# element (about 35 us each: 20,000 take 0.7 s; Excel's own limit is 64,000 formats and
+# a workbook rarely has a few hundred), and for every text of the shared strings (about
+# 17 us each: 500,000 texts, one in each cell of a 50,000 x 10 table, take 8 s). A sheet
+# of numbers is about two elements per cell: 1.5 million holds a 50,000 x 10 table
+# (1.05 million elements, which openpyxl reads in about 11 s) with room to spare, and
+# the sheets' scan stops there in about 0.8 s. Parts openpyxl does not parse in read-only mode
+# (charts, drawings, images) are bounded by MAX_WORKBOOK_UNPACKED_BYTES alone.
+MAX_STYLE_ELEMENTS = 20_000
+MAX_TEXT_ELEMENTS = 1_000_000
+MAX_SHEET_ELEMENTS = 1_500_000
+MAX_PART_ELEMENTS = 200_000
 # Unscaled values beyond this make squared distances overflow (1e150 squared is 1e300,
 # and a sum over 200,000 rows of 10 columns stays below the float64 limit of 1.8e308).
 MAX_UNSCALED = 1e150
@@ -279,6 +317,33 @@ def _parse(data: bytes, codec: str, separator: str, decimal: str, nrows: int) ->
         ) from error
 
 
+def _check_lines(text: str) -> None:
+    """Refuse text with a line longer than :data:`MAX_LINE_CHARS`, before anything parses it."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end - start > MAX_LINE_CHARS:
+            raise InputError(
+                f"A line of this file is longer than {MAX_LINE_CHARS:,} characters, which no "
+                "row of a table needs. Check that it is a CSV file with one row per line."
+            )
+        start = end + 1
+
+
+def _header_columns(text: str, separator: str) -> int:
+    """The number of fields on the first line of ``text`` split at ``separator``."""
+    first_line = text[: text.find("\n")] if "\n" in text[: MAX_LINE_CHARS + 1] else text
+    return len(next(csv.reader([first_line], delimiter=separator), []))
+
+
+def _too_many_columns() -> InputError:
+    return InputError(
+        f"The table has more than {MAX_TABLE_COLUMNS:,} columns. Upload at most "
+        f"{MAX_TABLE_COLUMNS:,} columns: the ones of numbers to cluster on."
+    )
+
+
 def _read_text(data: bytes, max_rows: int) -> TableFile:
     """Read CSV or tab-separated text, choosing the separator and the decimal mark."""
     text, codec, label = _decode(data)
@@ -286,21 +351,30 @@ def _read_text(data: bytes, max_rows: int) -> TableFile:
         raise InputError(
             "The file is empty. Upload a CSV file with a header row and rows of numbers."
         )
-    readings = _readings(text)
+    _check_lines(text)
+    # A header of too many columns under any reading is refused before pandas allocates.
+    readings = [
+        (separator, decimal, _header_columns(text, separator))
+        for separator, decimal in _readings(text)
+    ]
     del text
+    if max(columns for *_, columns in readings) > MAX_TABLE_COLUMNS:
+        raise _too_many_columns()
     # Keep the reading that finds the most numeric columns in the first rows (the
     # likeliest on a tie); when none finds any, the likeliest says what is wrong.
     scores = []
-    for separator, decimal in readings:
+    for separator, decimal, _ in readings:
         try:
             trial = _parse(data, codec, separator, decimal, _TRIAL_ROWS)
         except InputError:
             scores.append(-1)
         else:
             scores.append(len(numeric_columns(trial)))
-    separator, decimal = readings[int(np.argmax(scores)) if max(scores) > 0 else 0]
-    # One row beyond the limit is enough to know the table is too long.
-    frame = _checked(_parse(data, codec, separator, decimal, max_rows + 1), max_rows)
+    separator, decimal, columns = readings[int(np.argmax(scores)) if max(scores) > 0 else 0]
+    # One row beyond a limit is enough to know the table is too long (pandas makes a
+    # value more than the header has into row labels, so the columns stay as counted).
+    rows = min(max_rows, MAX_TABLE_CELLS // max(columns, 1))
+    frame = _checked(_parse(data, codec, separator, decimal, rows + 1), max_rows)
     marks = " and decimal commas" if decimal == "," else ""
     reading = (
         f"Read as {label} text with columns separated by {_SEPARATOR_NAMES[separator]}{marks}."
@@ -318,6 +392,13 @@ def _checked(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
         raise InputError(
             f"The table has more than {max_rows:,} rows. Upload at most {max_rows:,} rows, "
             "for example a random sample of the table."
+        )
+    if len(frame.columns) > MAX_TABLE_COLUMNS:
+        raise _too_many_columns()
+    if frame.size > MAX_TABLE_CELLS:
+        raise InputError(
+            f"The table has more than {MAX_TABLE_CELLS:,} cells (rows times columns). "
+            "Upload fewer rows or only the columns to cluster on."
         )
     frame.columns = [str(name) for name in frame.columns]
     if not numeric_columns(frame):
@@ -355,13 +436,72 @@ def _workbook_parts(data: bytes) -> list[str]:
             f"This workbook unpacks to more than {MAX_WORKBOOK_UNPACKED_BYTES / 1e6:,.0f} MB. "
             "Upload a smaller table, for example one sheet or a sample of its rows."
         )
-    if sizes.get("xl/sharedStrings.xml", 0) > MAX_WORKBOOK_TEXT_BYTES:
-        raise InputError(
-            f"This workbook holds more than {MAX_WORKBOOK_TEXT_BYTES / 1e6:,.0f} MB of text. "
-            "Save only the columns of numbers (and a few of text) as .xlsx or CSV and "
-            "upload that."
-        )
+    _scan_parts(archive, infos)
     return names
+
+
+# Element limit and plain name of a workbook part, by content type (see MAX_STYLE_ELEMENTS).
+_PART_LIMITS = {
+    STYLES_TYPE: (MAX_STYLE_ELEMENTS, "formatting"),
+    TEXTS_TYPE: (MAX_TEXT_ELEMENTS, "table of texts"),
+}
+_OTHER_PART = (MAX_PART_ELEMENTS, "structure")
+
+
+def _scan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, what: str, counted=0):
+    """:func:`scan_part` with this module's column and cell limits.
+
+    Rows count up to the row limit (pandas reads no further), whatever a
+    caller's ``max_rows``: the check runs once per workbook, for any sheet.
+    """
+    return scan_part(
+        archive,
+        info,
+        limit,
+        what,
+        counted,
+        max_columns=MAX_TABLE_COLUMNS,
+        max_cells=MAX_TABLE_CELLS,
+        row_cap=MAX_TABLE_ROWS + 2,
+    )
+
+
+def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a workbook any part of which passes its limit.
+
+    The manifest goes first, to learn the parts' content types. Every sheet is
+    scanned, not only the one read: opening a workbook, openpyxl parses each
+    sheet up to its size (all of it when the sheet does not state its size).
+    The sheets share one element limit.
+    """
+    by_name = {info.filename: info for info in infos}
+    manifest = by_name.get(MANIFEST)
+    if manifest is None:
+        return
+    _scan(archive, manifest, *_OTHER_PART)
+    types = content_types(archive, manifest)
+    sheets = sheet_elements = 0
+    for info in infos:
+        kind = STYLES_TYPE if info.filename == STYLES_PART else types.get(info.filename)
+        if info is manifest:
+            continue
+        if kind == TEXTS_TYPE and info.file_size > MAX_WORKBOOK_TEXT_BYTES:
+            raise InputError(
+                f"This workbook holds more than {MAX_WORKBOOK_TEXT_BYTES / 1e6:,.0f} MB of "
+                "text. Save only the columns of numbers (and a few of text) as .xlsx or CSV "
+                "and upload that."
+            )
+        if kind == SHEET_TYPE:
+            scan = _scan(archive, info, MAX_SHEET_ELEMENTS, "sheets", sheet_elements)
+            sheet_elements = scan.elements
+        else:
+            scan = _scan(archive, info, *_PART_LIMITS.get(kind, _OTHER_PART))
+        sheets += scan.sheets
+    if sheets > MAX_WORKBOOK_SHEETS:
+        raise InputError(
+            f"This workbook has more than {MAX_WORKBOOK_SHEETS:,} sheets. Copy the sheet "
+            "with the table into a new workbook, or save it as CSV, and upload that."
+        )
 
 
 def _refuse_ole(data: bytes) -> None:

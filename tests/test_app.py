@@ -21,6 +21,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 from streamlit.testing.v1 import AppTest
 from table_files import (
+    HOSTILE_TABLES,
     OLE_HEADER,
     PEOPLE,
     TOWNS,
@@ -316,6 +317,41 @@ def test_your_data_refuses_workbooks_it_cannot_open_in_plain_words(
     at = upload_table(data, name)
     assert not at.exception
     assert len(at.error) == 1 and message in shown(at.error[0].value)
+
+
+@pytest.mark.parametrize("name", ["styles bomb", "far-right cells", "20 MB line", "1,001 columns"])
+def test_your_data_refuses_a_hostile_table_and_keeps_working(name: str) -> None:
+    file_name, generate = HOSTILE_TABLES[name]
+    at = upload_table(generate(), file_name)
+    assert not at.exception
+    assert len(at.error) == 1 and re.search("more than|longer than|beyond", at.error[0].value)
+    at.radio(key="table_source").set_value("iris").run()
+    assert_no_problem(at)
+    assert at.multiselect(key="table_columns").value
+
+
+def test_your_data_offers_every_column_of_a_table_at_the_column_limit() -> None:
+    # Streamlit finds each chosen column by a linear search of the options: the choice
+    # is bounded so that a rerun stays linear in the number of columns.
+    width = tabular.MAX_TABLE_COLUMNS
+    frame = pd.DataFrame(
+        np.arange(3 * width).reshape(3, width) % 7, columns=[f"c{j}" for j in range(width)]
+    )
+    at = upload_table(frame.to_csv(index=False).encode())
+    assert_no_problem(at)
+    columns = at.multiselect(key="table_columns")
+    assert len(columns.options) == width
+    assert columns.max_selections == your_data_max_chosen()
+    assert columns.value == [f"c{j}" for j in range(your_data_max_chosen())]
+    at.multiselect(key="table_columns").set_value(["c5", "c999", "c7"]).run()
+    assert_no_problem(at)
+    assert at.multiselect(key="table_columns").value == ["c5", "c999", "c7"]
+
+
+def your_data_max_chosen() -> int:
+    """The page's bound on chosen columns, read from its source (a page is no module)."""
+    source = (APP.parent / "app_pages" / "your_data.py").read_text()
+    return int(re.search(r"^MAX_CHOSEN_COLUMNS = ([\d_]+)$", source, re.M).group(1))
 
 
 HUGE = b"a,b,c\n1e308,1,5\n1e308,2,3\n-1e308,3,4\n5,4,1\n"

@@ -8,12 +8,17 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from table_files import (
+    HOSTILE_TABLES,
     OLE_HEADER,
     PEOPLE,
     TOWNS,
     european_csv,
     formula_workbook,
+    lying_dimension_xlsx,
+    number_rows,
     with_parts,
+    with_shared_strings,
+    with_sheet,
     workbook_bytes,
     zip_bytes,
 )
@@ -380,7 +385,7 @@ def test_workbooks_have_the_csv_size_and_row_limits(monkeypatch):
 def test_workbooks_with_too_much_text_are_refused(monkeypatch):
     texts = "".join(f"<si><t>name {i}</t></si>" for i in range(200))
     shared = f'<sst xmlns="{MAIN_NS}" count="200" uniqueCount="200">{texts}</sst>'
-    workbook = with_parts(workbook_bytes({"people": PEOPLE}), {"xl/sharedStrings.xml": shared})
+    workbook = with_shared_strings(workbook_bytes({"people": PEOPLE}), "xl/texts.xml", shared)
     assert read_table(workbook).frame.shape == (3, 3)
     monkeypatch.setattr(tabular, "MAX_WORKBOOK_TEXT_BYTES", len(shared) - 1)
     with pytest.raises(InputError, match="more than 0 MB of text"):
@@ -535,3 +540,85 @@ def test_a_sweep_on_a_row_sample_measures_inertia_over_every_row():
     assert len(fit.labels) == points.n_points
     # The polish on every row improves on the sample's centres.
     assert fit.inertia <= curve.inertia[1] * (1 + 1e-9)
+
+
+# hostile tables: refused before any parser allocates, in one sentence naming the limit
+
+REFUSALS = {
+    "styles bomb": "more than 20,000 XML elements in this workbook's formatting",
+    "far-right cells": "column ZZZ \\(column 18,278\\), beyond the 1,000 columns",
+    "100,000 columns": "longer than 100,000 characters",
+    "20 MB line": "longer than 100,000 characters",
+    "1,001 columns": "more than 1,000 columns",
+    "renamed shared strings": "more than 1,000,000 XML elements in this workbook's table of texts",
+    "entity expansion": "document type declaration",
+    "3 million elements": "more than 1,500,000 XML elements in this workbook's sheets",
+    "cells without positions": "column ALM \\(column 1,001\\), beyond the 1,000 columns",
+    "row gap": "spans 200,002 rows by 1,000 columns, more than the 2,000,000 cells",
+    "5,000 sheets": "more than 1,000 sheets",
+}
+READ = {"lying dimension": (3, 2), "10 MB cell": (2, 2), "200,000 tiny rows": (200_000, 1)}
+
+
+def test_every_hostile_table_is_either_refused_or_read():
+    assert set(REFUSALS) | set(READ) == set(HOSTILE_TABLES)
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_hostile_tables_are_refused_naming_the_limit(name):
+    data = HOSTILE_TABLES[name][1]()
+    with pytest.raises(InputError, match=REFUSALS[name]):
+        sheet_names(data)
+        read_table(data)
+
+
+@pytest.mark.parametrize("name", list(READ))
+def test_hostile_looking_tables_within_the_limits_are_read(name):
+    assert read_table(HOSTILE_TABLES[name][1]()).frame.shape == READ[name]
+
+
+def test_a_lying_dimension_does_not_stretch_the_table():
+    frame = read_table(lying_dimension_xlsx()).frame
+    assert frame.to_dict("list") == {"a": [1, 3, 5], "b": [2, 4, 7]}
+
+
+def test_a_table_at_the_column_and_cell_limits_is_read():
+    columns = tabular.MAX_TABLE_COLUMNS
+    rows = tabular.MAX_TABLE_CELLS // columns
+    line = ",".join(["1"] * columns)
+    header = ",".join(f"c{j}" for j in range(columns))
+    data = (header + "\n" + (line + "\n") * rows).encode()
+    assert read_table(data).frame.shape == (rows, columns)
+    with pytest.raises(InputError, match="more than 2,000,000 cells"):
+        read_table(data + (line + "\n").encode())
+
+
+def test_a_line_at_the_limit_is_read():
+    cell = "x" * (tabular.MAX_LINE_CHARS - len(",1"))
+    assert read_table(f"note,n\n{cell},1\n".encode()).frame.shape == (1, 2)
+
+
+def test_a_sheet_at_the_column_limit_is_read_and_one_more_is_refused():
+    cells = "".join(f"<c><v>{j}</v></c>" for j in range(tabular.MAX_TABLE_COLUMNS))
+    rows = "".join(f'<row r="{i}">{cells}</row>' for i in range(1, 5))
+    assert read_table(with_sheet(rows)).frame.shape == (3, tabular.MAX_TABLE_COLUMNS)
+    wider = with_sheet(f'<row r="1">{cells}<c><v>1</v></c></row>')
+    with pytest.raises(InputError, match="beyond the 1,000 columns"):
+        read_table(wider)
+
+
+def test_a_character_reference_cannot_hide_a_far_column():
+    # expat decodes "&#90;" to "Z" before the scan sees the position, as openpyxl does.
+    data = with_sheet('<row r="1"><c r="&#90;ZZ1"><v>1</v></c></row>')
+    with pytest.raises(InputError, match="column ZZZ"):
+        read_table(data)
+
+
+def test_shared_strings_are_bounded_under_any_part_name(monkeypatch):
+    texts = "".join(f"<si><t>t{i}</t></si>" for i in range(30))
+    strings = f'<sst xmlns="{MAIN_NS}">{texts}</sst>'
+    data = with_shared_strings(with_sheet(number_rows(["a"], [[1]])), "xl/other.xml", strings)
+    assert read_table(data).frame.shape == (1, 1)
+    monkeypatch.setattr(tabular, "_PART_LIMITS", {tabular.TEXTS_TYPE: (59, "table of texts")})
+    with pytest.raises(InputError, match="more than 59 XML elements"):
+        read_table(data)
