@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
-from kmeans_app.store import heavy_work, shared, store
+from kmeans_app.store import current_session, heavy_work, shared, store
 from kmeans_lib import (
     dithering,
     eye_test,
@@ -294,8 +294,12 @@ def redraw_png_on_click(
     code per cluster) the same clusters are painted in those colours.
     """
 
+    # The click's work counts to this viewer, though Streamlit builds it in a
+    # thread of its own.
+    session = current_session()
+
     def build() -> bytes:
-        with heavy_work():
+        with heavy_work("redraw_png_on_click", session):
             picture, result = image(source), quantization(source, k, space, seed)
             if palette is not None:
                 result = recolour(result, palette)

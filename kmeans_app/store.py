@@ -13,7 +13,10 @@ entry is simply computed again for whoever still needs it.
 Computations run one at a time, under one lock, so that several viewers' work on
 large pictures never holds its temporaries at the same time (two cores gain
 little from more anyway). A viewer whose results are cached never waits: hits
-take no lock. Code running under the lock calls only this store, never a
+take no lock. The lock is shared fairly between sessions (:class:`FairLock`): a
+session that used it less recently goes first, a wait the viewer no longer needs
+is skipped, and long computations let a lighter session go first between steps
+(:func:`share`). Code running under the lock calls only this store, never a
 Streamlit cache, whose own per-entry locks could otherwise wait on each other.
 """
 
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
+import logging
 import sys
 import threading
 import time
@@ -35,8 +40,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import (
+    get_run_yield_check,
+    in_cached_function,
+)
 
 from kmeans_app.memory import resident_bytes, trim
+from kmeans_lib.errors import InputError
 
 # One 12.5-megapixel picture's results with a few k (image 36 MB, colour
 # counts 17, points 35, previews, pixel table, figures) take about 140 MB, so a
@@ -64,54 +74,234 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class FairLock:
-    """A re-entrant lock handed to waiting threads in the order they asked for it.
+class Busy(InputError):
+    """A session asked for more computations at once than :data:`MAX_WAITING_PER_SESSION`."""
 
-    Python's RLock is not fair: a session drawing a page computes one result
-    after another, and between two of them it can take the lock again ahead of
-    other viewers already waiting. Here a thread that asks again queues behind
-    them.
+
+@dataclasses.dataclass(eq=False)
+class _Waiter:
+    thread: int
+    session: Hashable
+    arrival: int
+
+
+class FairLock:
+    """The server's computation lock, shared fairly between sessions.
+
+    One viewer's work must not make the others wait without end. Three rules:
+
+    - **Least recent use first.** When the lock comes free, it goes to the waiting
+      thread whose session held it least in the last ``window`` seconds (ties: the
+      first to ask). A session that has just had a long computation waits behind
+      one that asks for a short one, however many times it asks; among equals the
+      order is first come, first served (Python's RLock is not even that: a page
+      computing one result after another took it again ahead of others waiting).
+    - **Superseded waits are skipped.** A wait polls ``yield_check`` (Streamlit's
+      check for a newer rerun or a stop of the page run that waits): when the
+      viewer has moved on, the wait ends by the exception it raises and the stale
+      result is never computed. Five quick changes of k compute the last one.
+    - **A small bound per session.** At most ``max_waiting`` threads of one session
+      wait at once (the page run, a download); one more is refused with
+      :class:`Busy` rather than queued.
+
+    A long computation calls :meth:`share` between its steps: when a session
+    that used the lock less is waiting, it goes first, and the computation goes
+    on after it. The lock is re-entrant: nested work of the holder does not wait.
+    Threads without a session (``session=None``) count as one, without a bound.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        window: float = 60.0,
+        max_waiting: int = 2,
+        poll_seconds: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window = window
+        self.max_waiting = max_waiting
+        self.poll_seconds = poll_seconds
+        self._clock = clock
         self._condition = threading.Condition(threading.Lock())
         self._owner: int | None = None
+        self._owner_session: Hashable = None
         self._depth = 0
-        self._queue: deque[int] = deque()
+        self._held_since = 0.0
+        self._arrivals = itertools.count()
+        self._waiting: list[_Waiter] = []
+        self._holds: dict[Hashable, deque[tuple[float, float]]] = {}  # session: (end, seconds)
 
-    def __enter__(self) -> None:
+    def used(self, session: Hashable) -> float:
+        """Seconds ``session`` held the lock in the last ``window`` seconds, this hold too."""
+        with self._condition:
+            return self._used(session)
+
+    def _used(self, session: Hashable) -> float:
+        now = self._clock()
+        holds = self._holds.get(session)
+        while holds and holds[0][0] < now - self.window:
+            holds.popleft()
+        if holds is not None and not holds:
+            del self._holds[session]
+        total = sum(seconds for _, seconds in holds or ())
+        if self._owner is not None and self._owner_session == session:
+            total += now - self._held_since
+        return total
+
+    def _next(self) -> _Waiter | None:
+        """The waiter the lock goes to next (the caller holds the condition)."""
+        return min(self._waiting, key=lambda w: (self._used(w.session), w.arrival), default=None)
+
+    def acquire(
+        self,
+        session: Hashable = None,
+        yield_check: Callable[[], None] | None = None,
+        bounded: bool = True,
+    ) -> None:
+        """Take the lock for ``session``, waiting for its turn.
+
+        ``yield_check`` is called every ``poll_seconds`` while waiting, and once the
+        lock is taken; whatever it raises ends the wait (the lock not held).
+        """
         me = threading.get_ident()
         with self._condition:
             if self._owner == me:
                 self._depth += 1
                 return
-            self._queue.append(me)
-            while self._owner is not None or self._queue[0] != me:
-                self._condition.wait()
-            self._queue.popleft()
-            self._owner, self._depth = me, 1
+            if (
+                bounded
+                and session is not None
+                and sum(w.session == session for w in self._waiting) >= self.max_waiting
+            ):
+                raise Busy(
+                    "Your earlier requests are still waiting for the server, which is busy "
+                    "with other viewers' work. Try again in a moment."
+                )
+            waiter = _Waiter(me, session, next(self._arrivals))
+            self._waiting.append(waiter)
+        try:
+            while True:
+                with self._condition:
+                    if self._owner is None and self._next() is waiter:
+                        self._waiting.remove(waiter)
+                        self._owner, self._owner_session, self._depth = me, session, 1
+                        self._held_since = self._clock()
+                        break
+                    self._condition.wait(None if yield_check is None else self.poll_seconds)
+                if yield_check is not None:
+                    yield_check()
+        except BaseException:
+            with self._condition:
+                if waiter in self._waiting:
+                    self._waiting.remove(waiter)
+                    self._condition.notify_all()
+            raise
+        if yield_check is not None:
+            try:  # a rerun may have come just as the lock came free
+                yield_check()
+            except BaseException:
+                self.release()
+                raise
 
-    def __exit__(self, *exc_info: object) -> None:
-        # Only the owner changes the depth. Trimmed while still held, so the next
-        # computation starts from a trimmed heap; outside the internal lock, so
-        # threads asking for the lock meanwhile are not held up.
+    def release(self) -> float | None:
+        """Leave the lock; returns how long it was held when this ends the hold."""
+        # Trimmed while still held, so the next computation starts from a trimmed
+        # heap; outside the condition, so threads asking meanwhile are not held up.
+        # Only the owner changes the depth.
         if self._depth == 1:
             trim()
         with self._condition:
             self._depth -= 1
-            if self._depth == 0:
-                self._owner = None
-                self._condition.notify_all()
+            if self._depth:
+                return None
+            return self._end_hold()
+
+    def _end_hold(self) -> float:
+        """Record the hold that ends now and wake the waiters (the caller holds the condition)."""
+        now = self._clock()
+        seconds = now - self._held_since
+        self._holds.setdefault(self._owner_session, deque()).append((now, seconds))
+        self._owner = None
+        self._condition.notify_all()
+        return seconds
+
+    def share(self) -> float | None:
+        """Let a waiting session that used the lock less go first, then take it back.
+
+        Called by the holder between the steps of a long computation, where what
+        it keeps is small: the other session's work runs meanwhile. Returns the
+        seconds of the hold that ended here, or None when nobody needed the turn.
+        """
+        me = threading.get_ident()
+        with self._condition:
+            if self._owner != me:
+                return None
+            session, depth = self._owner_session, self._depth
+            mine = self._used(session)
+            if not any(self._used(w.session) < mine for w in self._waiting):
+                return None
+            seconds = self._end_hold()
+        self.acquire(session, bounded=False)  # nested in a computation: never skipped
+        with self._condition:
+            self._depth = depth
+        return seconds
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
 
 _COMPUTE_LOCK = FairLock()
+# Holds longer than this are logged at INFO (every hold at DEBUG): they are what
+# makes other viewers wait.
+LONG_HOLD_SECONDS = 1.0
+_LOGGER = logging.getLogger(__name__)
+
+
+def current_session() -> Hashable:
+    """The id of the session whose page run this thread runs, or None (a download's thread)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.session_id
+
+
+def _run_yield_check() -> Callable[[], None] | None:
+    """Streamlit's check that raises when this page run should rerun or stop, if any.
+
+    Not inside a Streamlit cached function: stopping there would discard its
+    outer computation (Streamlit's own cache waits make the same exception).
+    """
+    return None if in_cached_function.get() else get_run_yield_check()
 
 
 @contextmanager
-def heavy_work() -> Iterator[None]:
-    """Hold the server-wide computation lock (re-entrant: nested work does not wait)."""
-    with _COMPUTE_LOCK:
+def heavy_work(name: str = "", session: Hashable = None) -> Iterator[None]:
+    """Hold the server-wide computation lock (re-entrant: nested work does not wait).
+
+    The wait is fair between sessions and ends early when the page run that
+    waits is superseded (see :class:`FairLock`). ``session`` defaults to
+    :func:`current_session`; ``name`` is what the hold is logged under.
+    """
+    session = current_session() if session is None else session
+    _COMPUTE_LOCK.acquire(session, _run_yield_check())
+    try:
         yield
+    finally:
+        seconds = _COMPUTE_LOCK.release()
+        if seconds is not None:
+            _log_hold(name, session, seconds)
+
+
+def share() -> None:
+    """A point in a long computation where a lighter session's waiting work goes first."""
+    seconds = _COMPUTE_LOCK.share()
+    if seconds is not None:
+        _log_hold("(shared)", current_session(), seconds)
+
+
+def _log_hold(name: str, session: Hashable, seconds: float) -> None:
+    level = logging.INFO if seconds >= LONG_HOLD_SECONDS else logging.DEBUG
+    _LOGGER.log(level, "lock held %.3f s by %s for session %s", seconds, name or "?", session)
 
 
 def nbytes(value: object, exclude: set[int] | None = None) -> int:
@@ -299,7 +489,7 @@ class Store:
         found, value = self._lookup(key, group)
         if found:
             return value  # type: ignore[return-value]
-        with heavy_work():
+        with heavy_work(str(key[0]) if isinstance(key, tuple) else str(key)):
             found, value = self._lookup(key, group)
             if found:
                 return value  # type: ignore[return-value]

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from kmeans_app.store import FairLock, Store, nbytes
+from kmeans_app import store as store_module
+from kmeans_app.store import Busy, FairLock, Store, nbytes
 from kmeans_lib import load_sample, quantize
 
 MB = 1_000_000
@@ -226,3 +227,141 @@ def test_an_evicted_result_a_session_still_holds_is_stored_again_not_computed_tw
     store.get("c", lambda: block(6))  # a is evicted again, and nobody holds it now
     store.get("a", lambda: computed.append("a") or block(6))
     assert computed == ["a"]
+
+
+# --- fair sharing between sessions ---------------------------------------------------
+
+
+class Superseded(Exception):
+    """What Streamlit's yield check raises for a run a newer rerun replaces."""
+
+
+def holding(lock: FairLock, session: str) -> tuple[threading.Thread, threading.Event]:
+    """A thread of ``session`` that holds ``lock`` until the returned event is set."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        lock.acquire(session)
+        taken.set()
+        done.wait()
+        lock.release()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait()
+    return thread, done
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_superseded_wait_is_skipped_five_quick_requests_compute_the_last(monkeypatch):
+    lock = FairLock(poll_seconds=0.01)
+    monkeypatch.setattr(store_module, "_COMPUTE_LOCK", lock)
+    store = Store(max_bytes=100 * MB)
+    latest, computed = [0], []
+
+    def page_run() -> None:
+        """A session's script thread: a newer request ends the run, which starts again."""
+        while True:
+            asked = latest[0]
+
+            def yield_check(asked: int = asked) -> None:
+                if latest[0] != asked:
+                    raise Superseded
+
+            monkeypatch.setattr(store_module, "_run_yield_check", lambda: yield_check)
+            try:
+                store.get(("fit", asked), lambda asked=asked: computed.append(asked) or block(1))
+                return
+            except Superseded:
+                continue
+
+    holder, release = holding(lock, "other")  # another session's long computation
+    latest[0] = 1
+    runner = threading.Thread(target=page_run)
+    runner.start()
+    for request in range(2, 6):  # four more changes of k while the first one waits
+        time.sleep(0.03)
+        latest[0] = request
+    time.sleep(0.05)
+    release.set()
+    holder.join()
+    runner.join()
+    assert computed == [5]
+
+
+def test_each_session_may_have_only_a_few_waits_queued():
+    lock = FairLock(max_waiting=2)
+    holder, release = holding(lock, "other")
+    waits = [threading.Thread(target=lambda: (lock.acquire("a"), lock.release())) for _ in "12"]
+    for thread in waits:
+        thread.start()
+    wait_until(lambda: len(lock._waiting) == 2)
+    with pytest.raises(Busy):
+        lock.acquire("a")  # a third of a's is refused at once, not queued
+    light = threading.Thread(target=lambda: (lock.acquire("b"), lock.release()))
+    light.start()  # another session still queues
+    wait_until(lambda: len(lock._waiting) == 3)
+    release.set()
+    for thread in [holder, *waits, light]:
+        thread.join()
+    assert lock._waiting == [] and lock._owner is None
+
+
+def test_a_light_session_goes_before_a_heavy_one_that_already_used_the_lock():
+    lock = FairLock()
+    order = []
+    holder, release = holding(lock, "heavy")
+    time.sleep(0.1)  # heavy has held the lock for a while
+
+    def ask(session: str) -> None:
+        lock.acquire(session)
+        order.append(session)
+        lock.release()
+
+    heavy_again = threading.Thread(target=ask, args=("heavy",))
+    heavy_again.start()  # heavy asks first...
+    wait_until(lambda: len(lock._waiting) == 1)
+    light = threading.Thread(target=ask, args=("light",))
+    light.start()  # ...but light, which has not used the lock, goes first
+    wait_until(lambda: len(lock._waiting) == 2)
+    release.set()
+    for thread in (holder, heavy_again, light):
+        thread.join()
+    assert order == ["light", "heavy"]
+    assert lock.used("heavy") >= 0.1 > lock.used("light")
+
+
+def test_a_long_computation_lets_a_lighter_session_go_first_between_steps():
+    lock = FairLock()
+    order, step_done = [], threading.Event()
+
+    def long_computation() -> None:
+        lock.acquire("heavy")
+        with lock:  # nested work keeps its depth across the shared turn
+            for step in range(3):
+                time.sleep(0.05)
+                order.append(f"step {step}")
+                step_done.set()
+                wait_until(lambda step=step: step > 0 or lock._waiting)
+                lock.share()
+        lock.release()
+
+    def light() -> None:
+        step_done.wait()
+        lock.acquire("light")
+        order.append("light")
+        lock.release()
+
+    threads = [threading.Thread(target=long_computation), threading.Thread(target=light)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert order == ["step 0", "light", "step 1", "step 2"]
+    assert lock._owner is None and lock._depth == 0
