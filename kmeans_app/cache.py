@@ -646,13 +646,13 @@ def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
-@shared()
+@shared(reading=True)
 def table_sheets(source: Source) -> tuple[str, ...]:
     """An uploaded workbook's sheet names; empty for a sample or a text file."""
     return () if source.data is None else tabular.sheet_names(source.data)
 
 
-@shared("Reading the table…")
+@shared("Reading the table…", reading=True)
 def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
     """A built-in sample table or an uploaded CSV or workbook sheet.
 
@@ -664,7 +664,7 @@ def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
     return tabular.read_table(source.data, sheet=sheet)
 
 
-@shared()
+@shared(reading=True)
 def table_columns(source: Source, sheet: str | None = None) -> tuple[list[str], list[str]]:
     """The table's numeric columns, and those of them that hold one value in every row."""
     frame = table(source, sheet).frame

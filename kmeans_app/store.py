@@ -253,10 +253,19 @@ class FairLock:
 
 
 _COMPUTE_LOCK = FairLock()
+# Reading an uploaded table has a lock of its own: tabular's limits bound each
+# read (a hostile file is refused or read within 2 s and +50 MB, a legitimate
+# 200,000-row CSV within 5 s and two million cells), so one read at a time beside
+# one computation keeps the server's memory bounded, and a viewer uploading files
+# does not hold up everyone's pictures. Reads never take the computation lock;
+# computations may read (a table's points), so the two are always taken in that order.
+_READING_LOCK = FairLock()
 # Holds longer than this are logged at INFO (every hold at DEBUG): they are what
 # makes other viewers wait.
 LONG_HOLD_SECONDS = 1.0
 _LOGGER = logging.getLogger(__name__)
+# How many of this module's locks this thread holds.
+_holding = threading.local()
 
 
 def current_session() -> Hashable:
@@ -268,28 +277,35 @@ def current_session() -> Hashable:
 def _run_yield_check() -> Callable[[], None] | None:
     """Streamlit's check that raises when this page run should rerun or stop, if any.
 
-    Not inside a Streamlit cached function: stopping there would discard its
-    outer computation (Streamlit's own cache waits make the same exception).
+    Not inside a computation or a Streamlit cached function: stopping there would
+    discard the outer computation's work (Streamlit's own cache waits make the
+    same exception), which the next run may well need again.
     """
-    return None if in_cached_function.get() else get_run_yield_check()
+    if getattr(_holding, "count", 0) or in_cached_function.get():
+        return None
+    return get_run_yield_check()
 
 
 @contextmanager
-def heavy_work(name: str = "", session: Hashable = None) -> Iterator[None]:
+def heavy_work(name: str = "", session: Hashable = None, reading: bool = False) -> Iterator[None]:
     """Hold the server-wide computation lock (re-entrant: nested work does not wait).
 
     The wait is fair between sessions and ends early when the page run that
     waits is superseded (see :class:`FairLock`). ``session`` defaults to
-    :func:`current_session`; ``name`` is what the hold is logged under.
+    :func:`current_session`; ``name`` is what the hold is logged under. With
+    ``reading``, the lock for reading uploaded tables is held instead.
     """
     session = current_session() if session is None else session
-    _COMPUTE_LOCK.acquire(session, _run_yield_check())
+    lock = _READING_LOCK if reading else _COMPUTE_LOCK
+    lock.acquire(session, _run_yield_check())
+    _holding.count = getattr(_holding, "count", 0) + 1
     try:
         yield
     finally:
-        seconds = _COMPUTE_LOCK.release()
+        _holding.count -= 1
+        seconds = lock.release()
         if seconds is not None:
-            _log_hold(name, session, seconds)
+            _log_hold(f"{name}[reading]" if reading else name, session, seconds)
 
 
 def share() -> None:
@@ -477,7 +493,9 @@ class Store:
             trim()
         return dropped
 
-    def get(self, key: Hashable, compute: Callable[[], T], group: Hashable = None) -> T:
+    def get(
+        self, key: Hashable, compute: Callable[[], T], group: Hashable = None, reading: bool = False
+    ) -> T:
         """The stored result for ``key``, computing and storing it on a miss.
 
         Misses compute one at a time (see :func:`heavy_work`); a session that
@@ -485,11 +503,14 @@ class Store:
         ``group`` (a picture or table) is what the entry belongs to: to make
         room for it, other groups' entries are evicted before its own, and
         before it is computed when the process is over its resident limit.
+        With ``reading`` (an uploaded table's reading), misses wait for the
+        reading lock instead, beside the computations.
         """
         found, value = self._lookup(key, group)
         if found:
             return value  # type: ignore[return-value]
-        with heavy_work(str(key[0]) if isinstance(key, tuple) else str(key)):
+        name = str(key[0]) if isinstance(key, tuple) else str(key)
+        with heavy_work(name, reading=reading):
             found, value = self._lookup(key, group)
             if found:
                 return value  # type: ignore[return-value]
@@ -515,13 +536,19 @@ def _key_part(argument: object) -> Hashable:
     return getattr(argument, "cache_key", argument)
 
 
-def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P, T]]:
+def shared(
+    spinner: str | None = None, reading: bool = False
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Cache a function's results in the server's :func:`store`, keyed by its arguments.
 
     Parameters
     ----------
     spinner : str, optional
         Shown while the result is computed (not when it is found stored).
+    reading : bool, default False
+        The function reads an uploaded table within tabular's limits and calls
+        nothing else of the store's but other such functions: it runs under the
+        reading lock, beside the computations (see :data:`_READING_LOCK`).
 
     The results are shared between sessions and must not be modified.
     """
@@ -541,7 +568,7 @@ def shared(spinner: str | None = None) -> Callable[[Callable[P, T]], Callable[P,
                 with st.spinner(spinner) if shown else nullcontext():
                     return function(*args, **kwargs)
 
-            return store().get(key, compute, group)
+            return store().get(key, compute, group, reading)
 
         return cached
 

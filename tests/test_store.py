@@ -365,3 +365,14 @@ def test_a_long_computation_lets_a_lighter_session_go_first_between_steps():
         thread.join()
     assert order == ["step 0", "light", "step 1", "step 2"]
     assert lock._owner is None and lock._depth == 0
+
+
+def test_a_table_is_read_beside_a_computation_not_after_it(monkeypatch):
+    monkeypatch.setattr(store_module, "_COMPUTE_LOCK", FairLock())
+    holder, release = holding(store_module._COMPUTE_LOCK, "other")  # a long computation
+    store = Store(max_bytes=10 * MB)
+    try:
+        assert store.get("table", lambda: "read", reading=True) == "read"
+    finally:
+        release.set()
+        holder.join()
