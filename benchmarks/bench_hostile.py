@@ -13,15 +13,30 @@ Targets: a hostile file refused or read within 2 s and +50 MB; the 200,000 x 6 C
 within 5 s and the 120,000 x 10 CSV within 3 s; the 50,000 x 10 workbook read (no
 time target: its time is printed).
 
-Run: ``python benchmarks/bench_hostile.py [--part files|all]`` (exits 1 when a target is
-missed). Each part is a function of ``PARTS`` that prints its table and returns whether
+Part ``fairness``: a real server (``streamlit run``, as ``bench_load.py`` starts it) and
+two Chromium sessions at once. Session A, hostile, uploads each of the hostile tables on
+Your data, then goes to Redraw and changes the seed 20 times (the Advanced expander's
+step-up button), waiting for each answer, so that every one of its computations runs.
+Session B, on the default picture, meanwhile changes k (one step of the slider at a time,
+each a new computation) until A is done. B's *server answer* to each change is timed in
+the server, from the rerun request received to the run finished (``server_log``, as in
+``bench_load.py``). Target: B's slowest answer under 2 s. The longest holds of the
+computation lock (the function and session each served) are listed: they are what B
+waits for.
+
+Run: ``python benchmarks/bench_hostile.py [--part files|fairness|all]`` (exits 1 when a
+target is missed). Each part is a function of ``PARTS`` that prints its table and returns whether
 every target was met; ``all`` runs every part.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,11 +49,17 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+# The tables, the browser tests' server and driver, and bench_load's sessions.
+sys.path[:0] = [str(ROOT), *(str(ROOT / folder) for folder in ("tests", "tests/e2e", "benchmarks"))]
 
 from table_files import HOSTILE_TABLES, number_rows, with_sheet  # noqa: E402
 
 HOSTILE_SECONDS, HOSTILE_MB = 2.0, 50.0
+# Fairness: B's server answer to a change of k while A works, and A's workload.
+FAIR_ANSWER_SECONDS = 2.0
+SEED_CHANGES = 20
+# Any one wait of a session (a page run, a chart) may take this long before it fails.
+WAIT_SECONDS = 300.0
 
 
 def numbers_csv(rows: int, columns: int) -> bytes:
@@ -149,7 +170,187 @@ def run_files() -> bool:
     return all_met
 
 
-PARTS: dict[str, Callable[[], bool]] = {"files": run_files}
+# --- part fairness ---------------------------------------------------------------------
+
+
+async def _timed(viewer, answers: dict, name: str, action) -> None:
+    """Do ``action`` and wait for the rerun it asks for; note the step's wall-clock window."""
+    start = time.time()
+    await viewer.rerun(action)
+    answers[name] = (start, time.time())
+
+
+async def _hostile_session(session, viewer, files: list[tuple[str, Path]]) -> None:
+    """A: each hostile table uploaded on Your data, then 20 seed changes on Redraw."""
+    page, windows = viewer.page, session.windows
+    await viewer.open_app()
+    nav, main = page.get_by_test_id("stSidebarNav"), page.get_by_test_id("stMain")
+    await _timed(viewer, windows, "Your data", nav.get_by_role("link", name="Your data").click)
+    await _timed(viewer, windows, "upload on", main.get_by_text("Upload a table").click)
+    files_input = main.get_by_test_id("stFileUploaderDropzoneInput")
+    for name, path in files:
+        await _timed(
+            viewer, windows, f"upload {name}", lambda path=path: files_input.set_input_files(path)
+        )
+        print(f"  A: {name} answered", flush=True)
+    await _timed(viewer, windows, "Redraw", nav.get_by_role("link", name="Redraw").click)
+    sidebar = page.get_by_test_id("stSidebar")
+    await sidebar.get_by_text("Advanced").click()
+    step_up = (
+        sidebar.get_by_test_id("stNumberInput")
+        .filter(has_text="Random seed")
+        .get_by_test_id("stNumberInputStepUp")
+    )
+    for seed in range(1, SEED_CHANGES + 1):
+        await _timed(viewer, windows, f"seed {seed}", step_up.click)
+    print("  A: seeds answered", flush=True)
+
+
+async def _light_session(session, viewer, hostile_done: asyncio.Event) -> None:
+    """B: the default picture, k one step up (then down) at a time until A is done."""
+    await viewer.open_app()
+    slider = (
+        viewer.page.get_by_test_id("stSidebar")
+        .get_by_test_id("stSlider")
+        .filter(has_text="Number of colours (k)")
+    )
+    thumb = slider.get_by_role("slider")
+    change, key = 0, "ArrowRight"
+    while not hostile_done.is_set():
+        change += 1
+        k = int(await thumb.input_value())
+        key = "ArrowLeft" if k >= 64 else "ArrowRight" if k <= 2 else key
+        press = functools.partial(thumb.press, key)
+        await _timed(viewer, session.windows, f"k change {change}", press)
+
+
+async def _run_fairness(url: str, files: list[tuple[str, Path]], folder: Path):
+    from bench_load import RunWatcher, Session, Viewer, idle_chromium
+    from playwright.async_api import async_playwright
+
+    hostile, light = Session(1, None), Session(2, None)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**idle_chromium(folder))
+        try:
+            viewers = []
+            for _ in (hostile, light):
+                context = await browser.new_context(
+                    base_url=url, viewport={"width": 1400, "height": 1000}
+                )
+                context.set_default_timeout(WAIT_SECONDS * 1000)
+                page = await context.new_page()
+                viewer = Viewer(page, RunWatcher(), WAIT_SECONDS * 1000)
+                page.on("websocket", viewer.watcher.on_websocket)
+                viewers.append(viewer)
+            done = asyncio.Event()
+
+            async def hostile_then_done() -> None:
+                try:
+                    await _hostile_session(hostile, viewers[0], files)
+                finally:
+                    done.set()
+
+            await asyncio.gather(hostile_then_done(), _light_session(light, viewers[1], done))
+        finally:
+            for session, viewer in zip((hostile, light), viewers, strict=False):
+                session.server_id = viewer.watcher.session_id
+            await browser.close()
+    return hostile, light
+
+
+def _holds(log: str, names: dict[str, str]) -> list[tuple[float, float, str, str]]:
+    """Each hold of a lock in the server's log: seconds, end (epoch), what, whose."""
+    holds = []
+    for line in log.splitlines():
+        event, session_id, end, seconds, name = (line.split() + ["", ""])[:5]
+        if event == "hold":
+            holds.append((float(seconds), float(end), name, names.get(session_id, session_id)))
+    return holds
+
+
+def _print_slowest_answers(light, holds: list, most: int = 5) -> None:
+    """B's slowest changes of k, with the lock time each session had during them."""
+    changes = [name for name in light.windows if name.startswith("k change")]
+    print(f"\nB's {most} slowest changes: answer, lock seconds of A and of B in its window")
+    for name in sorted(changes, key=light.answers.get, reverse=True)[:most]:
+        start, end = light.windows[name]
+        held = {"A": 0.0, "B": 0.0}
+        for seconds, hold_end, _, who in holds:
+            overlap = min(end, hold_end) - max(start, hold_end - seconds)
+            if who in held and overlap > 0:
+                held[who] += overlap
+        answer = light.answers[name]
+        print(f"  {name:14} {answer:5.2f} s   A {held['A']:5.2f} s   B {held['B']:5.2f} s")
+
+
+def _print_holds(holds: list, most: int = 12) -> None:
+    """The longest holds of the locks, with what and whom each served ("[reading]": the
+    lock for reading tables, held beside the computations)."""
+    holds = sorted(holds, reverse=True)
+    total = {who: sum(hold[0] for hold in holds if hold[3] == who) for who in ("A", "B")}
+    print(
+        f"\nlock holds: {len(holds)}; seconds held per session: "
+        + ", ".join(f"{who} {seconds:.1f}" for who, seconds in sorted(total.items()))
+    )
+    print(f"the {most} longest:")
+    for seconds, _, name, who in holds[:most]:
+        print(f"  {seconds:6.2f} s  {who:2}  {name}")
+
+
+def run_fairness() -> bool:
+    """Part ``fairness``: B's answers to changes of k while A uploads and reseeds."""
+    from bench_load import SERVER_LOG_HOOK, server_answers
+    from streamlit_server import chromium_missing_reason, run_streamlit
+
+    print(
+        f"\nPart fairness: B changes k while A uploads {len(HOSTILE_TABLES)} hostile tables "
+        f"and changes the seed {SEED_CHANGES} times",
+        flush=True,
+    )
+    if (reason := chromium_missing_reason()) is not None:
+        print(reason)
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for name, (file_name, generate) in HOSTILE_TABLES.items():
+            path = Path(folder) / file_name
+            path.write_bytes(generate())
+            files.append((name, path))
+        log = Path(folder) / "runs.log"
+        python_path = os.pathsep.join(filter(None, [str(SERVER_LOG_HOOK), os.getenv("PYTHONPATH")]))
+        with run_streamlit(env={"KMEANS_RUN_LOG": str(log), "PYTHONPATH": python_path}) as server:
+            hostile, light = asyncio.run(_run_fairness(server.url, files, Path(folder)))
+        text = log.read_text()
+    server_answers(text, [hostile, light])
+    answers = [light.answers[name] for name in light.windows if name.startswith("k change")]
+    seeds = [hostile.answers[name] for name in hostile.windows if name.startswith("seed")]
+    uploads = {n: hostile.answers[n] for n in hostile.windows if n.startswith("upload ")}
+    print("\nA's server answers:")
+    for name, seconds in uploads.items():
+        print(f"  {name:40} {seconds:6.2f} s")
+    if seeds:
+        print(
+            f"  {len(seeds)} seed changes: median {statistics.median(seeds):.2f} s, "
+            f"max {max(seeds):.2f} s"
+        )
+    print(f"\nB's server answer per change of k ({len(answers)} changes):")
+    print("  " + " ".join(f"{seconds:.2f}" for seconds in answers))
+    holds = _holds(text, {hostile.server_id: "A", light.server_id: "B"})
+    _print_holds(holds)
+    _print_slowest_answers(light, holds)
+    if not answers:
+        print("B made no change of k: NOT met")
+        return False
+    median, slowest = statistics.median(answers), max(answers)
+    met = slowest < FAIR_ANSWER_SECONDS
+    print(
+        f"\nB's server answer: median {median:.2f} s, max {slowest:.2f} s; "
+        f"target max < {FAIR_ANSWER_SECONDS:g} s: {'met' if met else 'NOT met'}"
+    )
+    return met
+
+
+PARTS: dict[str, Callable[[], bool]] = {"files": run_files, "fairness": run_fairness}
 
 
 def main() -> int:

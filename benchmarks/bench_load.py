@@ -344,8 +344,9 @@ def server_answers(log: str, sessions: list[Session]) -> None:
     """
     events = defaultdict(list)
     for line in log.splitlines():
-        event, session_id, seconds = line.split()
-        events[session_id].append((float(seconds), event))
+        event, session_id, seconds = line.split()[:3]
+        if event in ("request", "finished"):  # not the lock's holds
+            events[session_id].append((float(seconds), event))
     for session in sessions:
         for name, (start, end) in session.windows.items():
             total, asked, again = 0.0, None, False

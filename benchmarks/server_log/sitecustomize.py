@@ -4,10 +4,14 @@
 ``KMEANS_RUN_LOG``; Python then imports this module at start-up. Each line is
 ``request <session id> <time>`` or ``finished <session id> <time>`` (seconds since the
 epoch). The server's answer to a step is then timed where the server is, not where a
-busy browser notices the answer. Without ``KMEANS_RUN_LOG`` nothing is changed.
+busy browser notices the answer. Each hold of the computation lock is logged too, as
+``hold <session id> <time it ended> <seconds> <what>`` (``kmeans_app.store`` logs
+them at DEBUG). Without ``KMEANS_RUN_LOG`` nothing is changed.
 """
 
+import logging
 import os
+import re
 import threading
 import time
 
@@ -40,3 +44,16 @@ if _PATH:
 
     AppSession.handle_backmsg = handle_backmsg
     ScriptRunner._run_script = run_script
+
+    _HOLD = re.compile(r"lock held ([0-9.]+) s by (\S+) for session (\S+)")
+
+    class _Holds(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if match := _HOLD.fullmatch(record.getMessage()):
+                seconds, name, session_id = match.groups()
+                with _lock:
+                    _log.write(f"hold {session_id} {record.created:.3f} {seconds} {name}\n")
+
+    _store_log = logging.getLogger("kmeans_app.store")
+    _store_log.setLevel(logging.DEBUG)
+    _store_log.addHandler(_Holds())
