@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kmeans_app.sources import PicturePoints, Source, TablePoints
-from kmeans_app.store import current_session, heavy_work, shared, store
+from kmeans_app.store import current_session, heavy_work, share, shared, store
 from kmeans_lib import (
     dithering,
     eye_test,
@@ -111,9 +111,17 @@ def _with_progress(text: str, work: Callable[[selection.Progress], T]) -> T:
     """Run ``work(progress)`` under a progress bar that disappears when it is done.
 
     Called while a stored result is computed, so a result found stored shows no bar.
+    Each step of the work is also a point where a lighter session waiting for the
+    computation lock goes first (:func:`~kmeans_app.store.share`): a sweep or a
+    comparison takes seconds on a large picture.
     """
     bar = st.progress(0.0, text=text)
-    result = work(lambda fraction: bar.progress(fraction, text=text))
+
+    def progress(fraction: float) -> None:
+        bar.progress(fraction, text=text)
+        share()
+
+    result = work(progress)
     bar.empty()
     return result
 

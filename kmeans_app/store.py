@@ -128,6 +128,7 @@ class FairLock:
         self._held_since = 0.0
         self._arrivals = itertools.count()
         self._waiting: list[_Waiter] = []
+        self._paused = False  # a computation waits at a share() point
         self._holds: dict[Hashable, deque[tuple[float, float]]] = {}  # session: (end, seconds)
 
     def used(self, session: Hashable) -> float:
@@ -227,20 +228,28 @@ class FairLock:
     def share(self) -> float | None:
         """Let a waiting session that used the lock less go first, then take it back.
 
-        Called by the holder between the steps of a long computation, where what
-        it keeps is small: the other session's work runs meanwhile. Returns the
-        seconds of the hold that ended here, or None when nobody needed the turn.
+        Called by the holder between the steps of a long computation: the other
+        session's work runs meanwhile. What the paused computation holds stays in
+        memory, so only one computation is paused at a time: the one that runs
+        meanwhile does not let go at its own steps, and no more than two
+        computations' temporaries are ever alive at once. Returns the seconds of
+        the hold that ended here, or None when the turn was not given.
         """
         me = threading.get_ident()
         with self._condition:
-            if self._owner != me:
+            if self._owner != me or self._paused:
                 return None
             session, depth = self._owner_session, self._depth
             mine = self._used(session)
             if not any(self._used(w.session) < mine for w in self._waiting):
                 return None
             seconds = self._end_hold()
-        self.acquire(session, bounded=False)  # nested in a computation: never skipped
+            self._paused = True
+        try:
+            self.acquire(session, bounded=False)  # nested in a computation: never skipped
+        finally:
+            with self._condition:
+                self._paused = False
         with self._condition:
             self._depth = depth
         return seconds

@@ -376,3 +376,42 @@ def test_a_table_is_read_beside_a_computation_not_after_it(monkeypatch):
     finally:
         release.set()
         holder.join()
+
+
+def test_only_one_computation_waits_at_a_share_point_at_a_time():
+    # Its temporaries stay alive meanwhile: the work that runs instead keeps the lock
+    # at its own share points, even for a third, lighter session.
+    lock = FairLock()
+    light_holds, shared_by_light, order = threading.Event(), [], []
+
+    def heavy() -> None:
+        lock.acquire("heavy")
+        time.sleep(0.1)
+        wait_until(lambda: lock._waiting)  # light waits
+        lock.share()
+        order.append("heavy")
+        lock.release()
+
+    def light() -> None:
+        wait_until(lambda: lock._owner is not None)
+        lock.acquire("light")
+        light_holds.set()
+        wait_until(lambda: len(lock._waiting) == 2)  # heavy (paused) and third
+        shared_by_light.append(lock.share())
+        order.append("light")
+        lock.release()
+
+    def third() -> None:
+        light_holds.wait()
+        lock.acquire("third")
+        order.append("third")
+        lock.release()
+
+    threads = [threading.Thread(target=target) for target in (heavy, light, third)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shared_by_light == [None]
+    assert order == ["light", "third", "heavy"]
+    assert lock._owner is None and not lock._paused
