@@ -16,7 +16,8 @@ time target: its time is printed).
 Part ``fairness``: a real server (``streamlit run``, as ``bench_load.py`` starts it) and
 two Chromium sessions at once. Session A, hostile, uploads each of the hostile tables on
 Your data, then goes to Redraw and changes the seed 20 times (the Advanced expander's
-step-up button), waiting for each answer, so that every one of its computations runs.
+step-up button), waiting for each answer, so that every one of its computations runs;
+last, five quick changes without waiting (how many of them are computed is printed).
 Session B, on the default picture, meanwhile changes k (one step of the slider at a time,
 each a new computation) until A is done. B's *server answer* to each change is timed in
 the server, from the rerun request received to the run finished (``server_log``, as in
@@ -58,6 +59,9 @@ HOSTILE_SECONDS, HOSTILE_MB = 2.0, 50.0
 # Fairness: B's server answer to a change of k while A works, and A's workload.
 FAIR_ANSWER_SECONDS = 2.0
 SEED_CHANGES = 20
+# Then A changes the seed this many times this quickly, without waiting for answers:
+# superseded runs are skipped, so fewer quantizations are computed than changes made.
+QUICK_CHANGES, QUICK_CHANGE_SECONDS = 5, 0.1
 # Any one wait of a session (a page run, a chart) may take this long before it fails.
 WAIT_SECONDS = 300.0
 
@@ -186,7 +190,7 @@ async def _hostile_session(session, viewer, files: list[tuple[str, Path]]) -> No
     await viewer.open_app()
     nav, main = page.get_by_test_id("stSidebarNav"), page.get_by_test_id("stMain")
     await _timed(viewer, windows, "Your data", nav.get_by_role("link", name="Your data").click)
-    await _timed(viewer, windows, "upload on", main.get_by_text("Upload a table").click)
+    await _timed(viewer, windows, "choose upload", main.get_by_text("Upload a table").click)
     files_input = main.get_by_test_id("stFileUploaderDropzoneInput")
     for name, path in files:
         await _timed(
@@ -204,6 +208,13 @@ async def _hostile_session(session, viewer, files: list[tuple[str, Path]]) -> No
     for seed in range(1, SEED_CHANGES + 1):
         await _timed(viewer, windows, f"seed {seed}", step_up.click)
     print("  A: seeds answered", flush=True)
+
+    async def quick_changes() -> None:
+        for _ in range(QUICK_CHANGES):
+            await step_up.click()
+            await asyncio.sleep(QUICK_CHANGE_SECONDS)
+
+    await _timed(viewer, windows, "quick seeds", quick_changes)
 
 
 async def _light_session(session, viewer, hostile_done: asyncio.Event) -> None:
@@ -333,6 +344,19 @@ def run_fairness() -> bool:
             f"  {len(seeds)} seed changes: median {statistics.median(seeds):.2f} s, "
             f"max {max(seeds):.2f} s"
         )
+    start, end = hostile.windows["quick seeds"]
+    computed = sum(
+        line.split()[1] == hostile.server_id
+        and line.split()[-1] == "quantization"
+        and start <= float(line.split()[2]) <= end
+        for line in text.splitlines()
+        if line.startswith("computed ")
+    )
+    print(
+        f"  {QUICK_CHANGES} quick seed changes ({QUICK_CHANGE_SECONDS:g} s apart): "
+        f"{computed} quantizations computed (superseded runs skipped), answered in "
+        f"{hostile.answers['quick seeds']:.2f} s"
+    )
     print(f"\nB's server answer per change of k ({len(answers)} changes):")
     print("  " + " ".join(f"{seconds:.2f}" for seconds in answers))
     holds = _holds(text, {hostile.server_id: "A", light.server_id: "B"})

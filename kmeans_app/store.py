@@ -529,7 +529,14 @@ class Store:
                 self._insert(key, alive, group)
                 return alive  # type: ignore[return-value]
             self.relieve(group)
+            start = time.perf_counter()
             value = compute()
+            _LOGGER.debug(
+                "computed %s in %.3f s for session %s",
+                name,
+                time.perf_counter() - start,
+                current_session(),
+            )
             self._insert(key, value, group)
             return value
 

@@ -4,9 +4,10 @@
 ``KMEANS_RUN_LOG``; Python then imports this module at start-up. Each line is
 ``request <session id> <time>`` or ``finished <session id> <time>`` (seconds since the
 epoch). The server's answer to a step is then timed where the server is, not where a
-busy browser notices the answer. Each hold of the computation lock is logged too, as
-``hold <session id> <time it ended> <seconds> <what>`` (``kmeans_app.store`` logs
-them at DEBUG). Without ``KMEANS_RUN_LOG`` nothing is changed.
+busy browser notices the answer. Each hold of a lock of the store is logged too, as
+``hold <session id> <time it ended> <seconds> <what>``, and each result it computes as
+``computed <session id> <time> <seconds> <function>`` (``kmeans_app.store`` logs both
+at DEBUG). Without ``KMEANS_RUN_LOG`` nothing is changed.
 """
 
 import logging
@@ -45,14 +46,19 @@ if _PATH:
     AppSession.handle_backmsg = handle_backmsg
     ScriptRunner._run_script = run_script
 
-    _HOLD = re.compile(r"lock held ([0-9.]+) s by (\S+) for session (\S+)")
+    _STORE_EVENTS = {
+        "hold": re.compile(r"lock held ([0-9.]+) s by (\S+) for session (\S+)"),
+        "computed": re.compile(r"computed (\S+) in ([0-9.]+) s for session (\S+)"),
+    }
 
     class _Holds(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if match := _HOLD.fullmatch(record.getMessage()):
-                seconds, name, session_id = match.groups()
-                with _lock:
-                    _log.write(f"hold {session_id} {record.created:.3f} {seconds} {name}\n")
+            for event, pattern in _STORE_EVENTS.items():
+                if match := pattern.fullmatch(record.getMessage()):
+                    first, second, session_id = match.groups()
+                    seconds, name = (first, second) if event == "hold" else (second, first)
+                    with _lock:
+                        _log.write(f"{event} {session_id} {record.created:.3f} {seconds} {name}\n")
 
     _store_log = logging.getLogger("kmeans_app.store")
     _store_log.setLevel(logging.DEBUG)
