@@ -415,3 +415,31 @@ def test_only_one_computation_waits_at_a_share_point_at_a_time():
     assert shared_by_light == [None]
     assert order == ["light", "third", "heavy"]
     assert lock._owner is None and not lock._paused
+
+
+def test_a_light_session_keeps_first_call_on_the_lock_for_a_short_grace():
+    # A page run's results come one after another with some drawing between them:
+    # the light viewer's next result must not wait behind a whole heavy computation.
+    lock = FairLock(grace_seconds=0.5)
+    holder, release = holding(lock, "heavy")
+    time.sleep(0.1)
+    release.set()
+    holder.join()  # heavy has used the lock for 0.1 s
+    order = []
+    lock.acquire("light")
+
+    def heavy_again() -> None:
+        lock.acquire("heavy")
+        order.append("heavy")
+        lock.release()
+
+    thread = threading.Thread(target=heavy_again)
+    thread.start()
+    wait_until(lambda: lock._waiting)
+    lock.release()
+    time.sleep(0.1)  # light draws a little, then asks for its next result
+    lock.acquire("light")
+    order.append("light")
+    lock.release()
+    thread.join()
+    assert order == ["light", "heavy"]
