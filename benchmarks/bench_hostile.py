@@ -21,13 +21,15 @@ last, five quick changes without waiting (how many of them are computed is print
 Session B, on the default picture, meanwhile changes k (one step of the slider at a time,
 each a new computation) until A is done. B's *server answer* to each change is timed in
 the server, from the rerun request received to the run finished (``server_log``, as in
-``bench_load.py``). Target: B's slowest answer under 2 s. The longest holds of the
-computation lock (the function and session each served) are listed: they are what B
-waits for.
+``bench_load.py``). With ``--hostile-picture 12mp`` A reseeds a 12-megapixel photo it
+uploads instead of the default picture. Target: B's slowest answer under 2 s. The
+longest holds of the locks (the function and session each served) are listed: they are
+what B waits for.
 
-Run: ``python benchmarks/bench_hostile.py [--part files|fairness|all]`` (exits 1 when a
-target is missed). Each part is a function of ``PARTS`` that prints its table and returns whether
-every target was met; ``all`` runs every part.
+Run: ``python benchmarks/bench_hostile.py [--part files|fairness|all]
+[--hostile-picture default|12mp]`` (exits 1 when a target is missed). Each part is a
+function of ``PARTS`` that prints its table and returns whether every target was met;
+``all`` runs every part.
 """
 
 from __future__ import annotations
@@ -184,8 +186,11 @@ async def _timed(viewer, answers: dict, name: str, action) -> None:
     answers[name] = (start, time.time())
 
 
-async def _hostile_session(session, viewer, files: list[tuple[str, Path]]) -> None:
-    """A: each hostile table uploaded on Your data, then 20 seed changes on Redraw."""
+async def _hostile_session(
+    session, viewer, files: list[tuple[str, Path]], picture: Path | None
+) -> None:
+    """A: each hostile table uploaded on Your data, then 20 seed changes on Redraw
+    (of ``picture`` uploaded there, or of the default picture)."""
     page, windows = viewer.page, session.windows
     await viewer.open_app()
     nav, main = page.get_by_test_id("stSidebarNav"), page.get_by_test_id("stMain")
@@ -199,6 +204,13 @@ async def _hostile_session(session, viewer, files: list[tuple[str, Path]]) -> No
         print(f"  A: {name} answered", flush=True)
     await _timed(viewer, windows, "Redraw", nav.get_by_role("link", name="Redraw").click)
     sidebar = page.get_by_test_id("stSidebar")
+    if picture is not None:
+        await _timed(viewer, windows, "choose picture", sidebar.get_by_text("Upload my own").click)
+        picture_input = sidebar.get_by_test_id("stFileUploaderDropzoneInput")
+        await _timed(
+            viewer, windows, "upload picture", lambda: picture_input.set_input_files(picture)
+        )
+        print(f"  A: {picture.name} answered", flush=True)
     await sidebar.get_by_text("Advanced").click()
     step_up = (
         sidebar.get_by_test_id("stNumberInput")
@@ -235,7 +247,9 @@ async def _light_session(session, viewer, hostile_done: asyncio.Event) -> None:
         await _timed(viewer, session.windows, f"k change {change}", press)
 
 
-async def _run_fairness(url: str, files: list[tuple[str, Path]], folder: Path):
+async def _run_fairness(
+    url: str, files: list[tuple[str, Path]], picture: Path | None, folder: Path
+):
     from bench_load import RunWatcher, Session, Viewer, idle_chromium
     from playwright.async_api import async_playwright
 
@@ -257,7 +271,7 @@ async def _run_fairness(url: str, files: list[tuple[str, Path]], folder: Path):
 
             async def hostile_then_done() -> None:
                 try:
-                    await _hostile_session(hostile, viewers[0], files)
+                    await _hostile_session(hostile, viewers[0], files, picture)
                 finally:
                     done.set()
 
@@ -308,9 +322,12 @@ def _print_holds(holds: list, most: int = 12) -> None:
         print(f"  {seconds:6.2f} s  {who:2}  {name}")
 
 
-def run_fairness() -> bool:
-    """Part ``fairness``: B's answers to changes of k while A uploads and reseeds."""
-    from bench_load import SERVER_LOG_HOOK, server_answers
+def run_fairness(picture: str = "default") -> bool:
+    """Part ``fairness``: B's answers to changes of k while A uploads and reseeds.
+
+    With ``picture="12mp"``, A reseeds a 12-megapixel photo it uploads on Redraw.
+    """
+    from bench_load import SERVER_LOG_HOOK, make_upload, server_answers
     from streamlit_server import chromium_missing_reason, run_streamlit
 
     print(
@@ -327,10 +344,13 @@ def run_fairness() -> bool:
             path = Path(folder) / file_name
             path.write_bytes(generate())
             files.append((name, path))
+        upload = make_upload(None if picture == "default" else picture, 7, Path(folder))
         log = Path(folder) / "runs.log"
         python_path = os.pathsep.join(filter(None, [str(SERVER_LOG_HOOK), os.getenv("PYTHONPATH")]))
         with run_streamlit(env={"KMEANS_RUN_LOG": str(log), "PYTHONPATH": python_path}) as server:
-            hostile, light = asyncio.run(_run_fairness(server.url, files, Path(folder)))
+            hostile, light = asyncio.run(
+                _run_fairness(server.url, files, upload and upload.path, Path(folder))
+            )
         text = log.read_text()
     server_answers(text, [hostile, light])
     answers = [light.answers[name] for name in light.windows if name.startswith("k change")]
@@ -380,8 +400,16 @@ PARTS: dict[str, Callable[[], bool]] = {"files": run_files, "fairness": run_fair
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
+    parser.add_argument(
+        "--hostile-picture",
+        choices=["default", "12mp"],
+        default="default",
+        help="the picture A reseeds in part fairness: the default one, or a 12 MP photo "
+        "it uploads (default: default)",
+    )
     parser.add_argument("--read-once", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    PARTS["fairness"] = functools.partial(run_fairness, picture=args.hostile_picture)
     if args.read_once:
         print(json.dumps(read_once(args.read_once)))
         return 0
