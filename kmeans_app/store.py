@@ -83,6 +83,7 @@ class _Waiter:
     thread: int
     session: Hashable
     arrival: int
+    since: float  # when it began to wait
 
 
 class FairLock:
@@ -100,6 +101,10 @@ class FairLock:
       check for a newer rerun or a stop of the page run that waits): when the
       viewer has moved on, the wait ends by the exception it raises and the stale
       result is never computed. Five quick changes of k compute the last one.
+    - **No wait without end.** A thread that has waited ``aging_seconds`` goes
+      before those that have not, whatever its session used, in order of arrival:
+      least recent use alone let a viewer who had been changing k for a minute
+      wait behind every step of another's fresh upload (3 s for one change).
     - **A short grace for the lighter session.** A page run computes one result
       after another, with a little drawing in between. When a session lets go of
       the lock, it keeps first call on it for ``grace_seconds`` over the sessions
@@ -122,12 +127,14 @@ class FairLock:
         max_waiting: int = 2,
         poll_seconds: float = 0.1,
         grace_seconds: float = 0.1,
+        aging_seconds: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.window = window
         self.max_waiting = max_waiting
         self.poll_seconds = poll_seconds
         self.grace_seconds = grace_seconds
+        self.aging_seconds = aging_seconds
         self._grace: tuple[Hashable, float] | None = None  # the session last out, until when
         self._clock = clock
         self._condition = threading.Condition(threading.Lock())
@@ -157,9 +164,18 @@ class FairLock:
             total += now - self._held_since
         return total
 
+    def _aged(self, waiter: _Waiter) -> bool:
+        return self._clock() - waiter.since >= self.aging_seconds
+
     def _next(self) -> _Waiter | None:
         """The waiter the lock goes to next (the caller holds the condition)."""
-        return min(self._waiting, key=lambda w: (self._used(w.session), w.arrival), default=None)
+
+        def order(waiter: _Waiter) -> tuple[bool, float, int]:
+            if self._aged(waiter):
+                return False, 0.0, waiter.arrival
+            return True, self._used(waiter.session), waiter.arrival
+
+        return min(self._waiting, key=order, default=None)
 
     def acquire(
         self,
@@ -169,7 +185,7 @@ class FairLock:
     ) -> None:
         """Take the lock for ``session``, waiting for its turn.
 
-        ``yield_check`` is called every ``poll_seconds`` while waiting, and once the
+        ``yield_check`` is called at least every ``poll_seconds`` while waiting, and once the
         lock is taken; whatever it raises ends the wait (the lock not held).
         """
         me = threading.get_ident()
@@ -186,7 +202,7 @@ class FairLock:
                     "Your earlier requests are still waiting for the server, which is busy "
                     "with other viewers' work. Try again in a moment."
                 )
-            waiter = _Waiter(me, session, next(self._arrivals))
+            waiter = _Waiter(me, session, next(self._arrivals), self._clock())
             self._waiting.append(waiter)
         try:
             while True:
@@ -201,8 +217,9 @@ class FairLock:
                             break
                     else:
                         graced = None
-                    timeouts = (graced, None if yield_check is None else self.poll_seconds)
-                    self._condition.wait(min((t for t in timeouts if t is not None), default=None))
+                    # Woken when the lock comes free, and at least every poll: a grace
+                    # ends and waits age without anyone being told.
+                    self._condition.wait(min(graced or self.poll_seconds, self.poll_seconds))
                 if yield_check is not None:
                     yield_check()
         except BaseException:
@@ -227,7 +244,7 @@ class FairLock:
             return None
         session, until = self._grace
         left = until - self._clock()
-        if left <= 0 or waiter.session == session:
+        if left <= 0 or waiter.session == session or self._aged(waiter):
             return None
         return left if self._used(waiter.session) > self._used(session) else None
 

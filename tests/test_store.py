@@ -443,3 +443,27 @@ def test_a_light_session_keeps_first_call_on_the_lock_for_a_short_grace():
     lock.release()
     thread.join()
     assert order == ["light", "heavy"]
+
+
+def test_a_thread_that_waited_long_goes_first_whatever_its_session_used():
+    lock = FairLock(aging_seconds=0.2)
+    holder, release = holding(lock, "heavy")
+    time.sleep(0.1)  # heavy has used the lock more than light ever will
+    order = []
+
+    def ask(session: str) -> None:
+        lock.acquire(session)
+        order.append(session)
+        lock.release()
+
+    heavy_again = threading.Thread(target=ask, args=("heavy",))
+    heavy_again.start()
+    wait_until(lambda: lock._waiting)
+    time.sleep(0.3)  # heavy's wait grows past the aging time
+    light = threading.Thread(target=ask, args=("light",))
+    light.start()
+    wait_until(lambda: len(lock._waiting) == 2)
+    release.set()
+    for thread in (holder, heavy_again, light):
+        thread.join()
+    assert order == ["heavy", "light"]
