@@ -75,7 +75,7 @@ T = TypeVar("T")
 
 
 class Busy(InputError):
-    """A session asked for more computations at once than :data:`MAX_WAITING_PER_SESSION`."""
+    """A session asked for more computations at once than :class:`FairLock` lets wait."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -89,7 +89,7 @@ class _Waiter:
 class FairLock:
     """The server's computation lock, shared fairly between sessions.
 
-    One viewer's work must not make the others wait without end. Three rules:
+    One viewer's work must not make the others wait without end. The rules:
 
     - **Least recent use first.** When the lock comes free, it goes to the waiting
       thread whose session held it least in the last ``window`` seconds (ties: the
@@ -100,7 +100,9 @@ class FairLock:
     - **Superseded waits are skipped.** A wait polls ``yield_check`` (Streamlit's
       check for a newer rerun or a stop of the page run that waits): when the
       viewer has moved on, the wait ends by the exception it raises and the stale
-      result is never computed. Five quick changes of k compute the last one.
+      result is never computed. Five quick changes of k made while the lock is
+      busy compute only the last (a computation already running finishes: the
+      next run may need it, and another viewer may too).
     - **No wait without end.** A thread that has waited ``aging_seconds`` goes
       before those that have not, whatever its session used, in order of arrival:
       least recent use alone let a viewer who had been changing k for a minute
