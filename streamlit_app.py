@@ -14,6 +14,7 @@ spare_loaded_objects()
 # An emoji icon is drawn by the browser itself: a ":material/..." one would be fetched
 # from Google's font server on every page open.
 st.set_page_config(page_title="K-Means Colour Explorer", page_icon="🎨", layout="wide")
+state.settle()  # a quick burst of changes computes its last one, not each
 
 # The page files live in app_pages/, not pages/: Streamlit 1.67 still treats a pages/
 # folder as a legacy multipage app (until st.navigation first runs, and on every AppTest
@@ -99,3 +100,4 @@ except Exception:
         else "Something went wrong while working on this picture. "
         "Try another picture or another number of colours."
     )
+state.run_finished()

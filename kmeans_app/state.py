@@ -7,6 +7,7 @@ opens the same view. The URL is read once, on a session's first run.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,10 @@ PICTURE_WIDGETS = ("image_source", "k", "k_number", "colour_space")
 QUOTED_PARAMETER_CHARS = 40
 # Most characters of a file name quoted in a message.
 QUOTED_NAME_CHARS = 80
+# A run that follows one it cut short, this soon after that one began, waits a
+# moment before computing anything (see settle).
+QUICK_RERUN_SECONDS = 1.0
+SETTLE_SECONDS = 0.15
 SPACE_LABELS = {
     "rgb": "RGB (how a screen stores colour)",
     "lab": "CIELAB (how people see colour)",
@@ -59,6 +64,32 @@ def current() -> Settings:
     """The settings of this run, as the sidebar left them in session state."""
     state = st.session_state
     return Settings(state.picture, int(state.k_number), state.colour_space, int(state.seed))
+
+
+def settle() -> None:
+    """Begin a run; right after a run it cut short, first wait :data:`SETTLE_SECONDS`.
+
+    Each click on the seed's "+" or arrow key on the k slider asks for a run. One
+    that comes while the previous run computes ends that run at its next Streamlit
+    call, but only after the result being computed is done (it may be shared, and
+    is kept). So in a quick burst of changes, the run after a cut-short one waits
+    a moment before its first computation: a further change meanwhile ends it
+    there, and five quick changes compute the first and the last, not five. Runs
+    that follow a finished one, or come later than :data:`QUICK_RERUN_SECONDS`,
+    do not wait. Call :func:`run_finished` at the end of the run.
+    """
+    state = st.session_state
+    now = time.monotonic()
+    previous = state.get("run_started")
+    state.run_started = now
+    if state.get("run_open") and previous is not None and now - previous < QUICK_RERUN_SECONDS:
+        time.sleep(SETTLE_SECONDS)
+    state.run_open = True
+
+
+def run_finished() -> None:
+    """Note that this run reached its end (see :func:`settle`)."""
+    st.session_state.run_open = False
 
 
 def set_k(k: int) -> None:

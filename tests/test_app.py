@@ -981,3 +981,31 @@ def test_each_viewer_downloads_the_palette_under_their_own_file_name(
         "mine.png": "Name: mine.png, 3 colours",
         "theirs.png": "Name: theirs.png, 3 colours",
     }
+
+
+def _settling_script() -> None:
+    import time
+
+    import streamlit as st
+
+    from kmeans_app import state
+
+    start = time.monotonic()
+    state.settle()
+    st.session_state.waited = time.monotonic() - start
+    if st.session_state.finish:
+        state.run_finished()
+
+
+def test_a_run_right_after_one_it_cut_short_waits_a_moment_before_computing():
+    from kmeans_app.state import SETTLE_SECONDS
+
+    app = AppTest.from_function(_settling_script)
+    app.session_state.finish = False  # as if the next request cut this run short
+    app.run()
+    assert app.session_state.waited < SETTLE_SECONDS  # a session's first run
+    app.session_state.finish = True
+    app.run()
+    assert app.session_state.waited >= SETTLE_SECONDS
+    app.run()  # after a run that finished: no wait
+    assert app.session_state.waited < SETTLE_SECONDS
