@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from kmeans_app import cache
 from kmeans_app.escape import markdown_text
 from kmeans_app.sources import Source
+from kmeans_app.store import Busy
 from kmeans_lib.clustering import MAX_K
 from kmeans_lib.colour_space import COLOUR_SPACES
 from kmeans_lib.errors import InputError
@@ -199,6 +200,9 @@ def _use_upload(source: Source) -> None:
     if refused is None or refused[0] != source.cache_key:
         try:
             cache.image(source)  # decodes and checks the file once; later runs hit the cache
+        except Busy as error:  # the server is busy, not the file wrong: tried again next run
+            st.error(markdown_text(error))
+            return
         except InputError as error:
             name = one_line(source.name, QUOTED_NAME_CHARS)
             message = f"“{name}” cannot be used: {error} The previous picture is still shown."

@@ -1009,3 +1009,25 @@ def test_a_run_right_after_one_it_cut_short_waits_a_moment_before_computing():
     assert app.session_state.waited >= SETTLE_SECONDS
     app.run()  # after a run that finished: no wait
     assert app.session_state.waited < SETTLE_SECONDS
+
+
+def test_an_upload_met_by_a_busy_server_is_not_remembered_as_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kmeans_app.store import Busy
+
+    real_image = cache.image
+
+    def busy_for_uploads(source):
+        if source.data is not None:
+            raise Busy("The server is busy.")
+        return real_image(source)
+
+    monkeypatch.setattr(cache, "image", busy_for_uploads)
+    at = upload(open_app(), "flag.png", png_bytes([(255, 0, 0), (0, 0, 255)]))
+    assert [shown(error.value) for error in at.error] == ["The server is busy."]
+    assert "refused_upload" not in at.session_state
+    monkeypatch.setattr(cache, "image", real_image)
+    at.run()  # the next run tries the file again
+    assert_no_problem(at)
+    assert at.session_state["picture"].name == "flag.png"
