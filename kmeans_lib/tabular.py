@@ -34,7 +34,7 @@ from kmeans_lib.workbook_scan import (
     PartIndex,
     damaged,
     scan_part,
-    sheet_path,
+    sheet_paths,
     workbook_folder,
 )
 
@@ -422,9 +422,8 @@ class _Workbook:
 
     archive: zipfile.ZipFile
     parts: PartIndex
-    folder: str
-    relationships: dict[str, tuple[str, str]]
-    sheets: list[tuple[str, str]]
+    relationships: dict[str, dict[str, tuple[str, str]]]  # by folder: Id -> (Target, Type)
+    sheets: list[tuple[str, str, str]]  # (name, folder, relationship Id)
     text: int
 
 
@@ -458,41 +457,52 @@ def _scan_workbook(data: bytes) -> _Workbook:
     package: dict[str, tuple[str, str]] = {}
     for info in parts.find("_rels/.rels"):
         package.update(_scan(archive, info, *_OTHER_PART).relationships)
-    folder = workbook_folder(package)
-    if folder is None or not parts.find(folder + "workbook.xml"):
+    # calamine 0.36 and later take the workbook's folder from _rels/.rels; earlier ones
+    # read xl/ whatever it says: both are checked when they differ.
+    folders = [
+        folder
+        for folder in dict.fromkeys([workbook_folder(package), "xl/"])
+        if folder is not None and parts.find(folder + "workbook.xml")
+    ]
+    if not folders:
         raise InputError(
             "This file is a zip archive but not an Excel workbook (.xlsx). Save the table "
             "as .xlsx or as CSV and upload that."
         )
     text = 0
-    for info in parts.find(folder + "sharedStrings.xml"):
-        text = _scan(archive, info, MAX_TEXT_ELEMENTS, "table of texts", text=text).text
-    for info in parts.find(folder + "styles.xml"):
-        _scan(archive, info, MAX_STYLE_ELEMENTS, "formatting")
-    relationships: dict[str, tuple[str, str]] = {}
-    for info in parts.find(folder + "_rels/workbook.xml.rels"):
-        relationships.update(_scan(archive, info, *_OTHER_PART).relationships)
-    sheets: list[tuple[str, str]] = []
-    for info in parts.find(folder + "workbook.xml"):
-        sheets += _scan(archive, info, *_OTHER_PART).sheets
+    relationships: dict[str, dict[str, tuple[str, str]]] = {}
+    sheets: list[tuple[str, str, str]] = []
+    for folder in folders:
+        for info in parts.find(folder + "sharedStrings.xml"):
+            text = _scan(archive, info, MAX_TEXT_ELEMENTS, "table of texts", text=text).text
+        for info in parts.find(folder + "styles.xml"):
+            _scan(archive, info, MAX_STYLE_ELEMENTS, "formatting")
+        relationships[folder] = {}
+        for info in parts.find(folder + "_rels/workbook.xml.rels"):
+            relationships[folder].update(_scan(archive, info, *_OTHER_PART).relationships)
+        for info in parts.find(folder + "workbook.xml"):
+            found = _scan(archive, info, *_OTHER_PART).sheets
+            sheets += [(name, folder, rid) for name, rid in found]
     if len(sheets) > MAX_WORKBOOK_SHEETS:
         raise InputError(
             f"This workbook has more than {MAX_WORKBOOK_SHEETS:,} sheets. Copy the sheet "
             "with the table into a new workbook, or save it as CSV, and upload that."
         )
-    return _Workbook(archive, parts, folder, relationships, sheets, text)
+    return _Workbook(archive, parts, relationships, sheets, text)
 
 
 def _scan_sheet(book: _Workbook, sheet: str) -> None:
     """Check the part of the sheet named ``sheet`` (the first of that name, as calamine
     takes it) before calamine reads it: its elements, its cells' used range and its text
-    with the table of texts'."""
-    ids = [rid for name, rid in book.sheets if name == sheet]
-    if not ids or ids[0] not in book.relationships:
-        return  # calamine finds no such sheet either, and fails
-    path = sheet_path(book.folder, book.relationships[ids[0]][0])
-    for info in book.parts.find(path):
-        _scan(book.archive, info, MAX_SHEET_ELEMENTS, "sheet", text=book.text)
+    with the table of texts'. Where calamine versions build the part's name differently,
+    each name is checked."""
+    for folder, links in book.relationships.items():
+        ids = [rid for name, where, rid in book.sheets if name == sheet and where == folder]
+        if not ids or ids[0] not in links:
+            continue  # calamine finds no such sheet either, and fails
+        for path in dict.fromkeys(sheet_paths(folder, links[ids[0]][0])):
+            for info in book.parts.find(path):
+                _scan(book.archive, info, MAX_SHEET_ELEMENTS, "sheet", text=book.text)
 
 
 # Element limit and plain name of a workbook part other than sheets, texts and formatting.

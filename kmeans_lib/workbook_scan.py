@@ -55,6 +55,15 @@ def damaged() -> InputError:
     )
 
 
+def column_letters(number: int) -> str:
+    """The letters of column ``number`` (1 is A, 27 is AA)."""
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
 @functools.lru_cache(maxsize=4096)
 def _column_number(letters: str) -> int | None:
     """The column of letters such as ``ZZZ`` (A is 1), None if they are not letters.
@@ -73,6 +82,10 @@ def _column_number(letters: str) -> int | None:
     return number or None
 
 
+# Columns A to ZZZ by their letters, for the usual cell reference.
+_COLUMNS = {column_letters(number): number for number in range(1, 18_279)}
+
+
 def _position(reference: str) -> tuple[int, int] | None:
     """Row and column of a cell reference such as ``ZZZ12`` (A1 is (1, 1)), None if not one.
 
@@ -88,15 +101,6 @@ def _position(reference: str) -> tuple[int, int] | None:
         return None
     row = int(reference[start:]) if len(reference) - start <= 9 else 1_000_000_000
     return (row, column) if row else None
-
-
-def column_letters(number: int) -> str:
-    """The letters of column ``number`` (1 is A, 27 is AA)."""
-    letters = ""
-    while number:
-        number, remainder = divmod(number - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,13 +226,20 @@ def _handlers(limit: int, what: str, limits: Limits, found: PartScan):
                 return
             kind = _kind(name)
         if kind == _C:
+            cell_row, cell_type = row, attributes.get("t", "")
             reference = attributes.get("r")
-            place = _position(reference) if reference else None
-            if place is None:
-                cell_row = row
-            else:
-                cell_row, column = place[0] - 1, place[1] - 1
-            cell_type = attributes.get("t", "")
+            if reference:
+                # The usual reference first (capitals, a row of up to 7 digits), at a
+                # dictionary's cost: this runs for every cell.
+                letters = reference.rstrip(_DIGITS)
+                number = _COLUMNS.get(letters)
+                place = None
+                if number is not None and 0 < len(reference) - len(letters) <= 7:
+                    place = int(reference[len(letters) :]), number
+                if not (place and place[0]):
+                    place = _position(reference)
+                if place is not None:
+                    cell_row, column = place[0] - 1, place[1] - 1
         elif kind == _V or kind == _IS:
             if cell_row >= rows or column >= width:
                 rows, width = max(rows, cell_row + 1), max(width, column + 1)
@@ -380,6 +391,13 @@ def workbook_folder(relationships: dict[str, tuple[str, str]]) -> str | None:
     return folder.removeprefix("/")
 
 
-def sheet_path(folder: str, target: str) -> str:
-    """A sheet's part name from its relationship's target, as calamine builds it."""
-    return target[1:] if target.startswith("/") else folder + target
+def sheet_paths(folder: str, target: str) -> tuple[str, ...]:
+    """A sheet's part name from its relationship's target, as calamine builds it: from
+    0.36 on, an absolute target as it is and a relative one in the workbook's folder;
+    before, ``xl/`` prefixed unless the target starts with ``xl/`` or ``/xl/``."""
+    current = target[1:] if target.startswith("/") else folder + target
+    if folder != "xl/":
+        return (current,)
+    if target.startswith("/xl/"):
+        return current, target[1:]
+    return current, target if target.startswith("xl/") else "xl/" + target

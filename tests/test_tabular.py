@@ -19,6 +19,7 @@ from table_files import (
     formula_workbook,
     lying_dimension_xlsx,
     number_rows,
+    sheet_xml,
     with_parts,
     with_sheet,
     workbook_bytes,
@@ -682,3 +683,16 @@ def test_the_scan_places_cells_where_calamine_does(rows):
     scan = scan_part(archive, archive.getinfo(SHEET_PART), 10**9, "sheet", unbounded)
     frame = pd.read_excel(io.BytesIO(data), engine="calamine", header=None)
     assert (scan.rows, scan.width) == frame.shape
+
+
+def test_both_workbook_folders_are_scanned_when_they_differ():
+    # calamine before 0.36 reads xl/ whatever _rels/.rels names: a far-right sheet there
+    # is refused even when the named folder holds a good table.
+    moved = HOSTILE_TABLES["workbook under book/"][1]()
+    good = zipfile.ZipFile(io.BytesIO(moved))
+    parts = {name: good.read(name) for name in good.namelist()}
+    parts["book/worksheets/sheet1.xml"] = sheet_xml(number_rows(["a"], [[1], [2]]))
+    far = zipfile.ZipFile(io.BytesIO(far_right_xlsx()))
+    parts |= {name: far.read(name) for name in far.namelist() if name.startswith("xl/")}
+    with pytest.raises(InputError, match="column ZZZ"):
+        read_table(zip_bytes(parts))
