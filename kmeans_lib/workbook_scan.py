@@ -352,7 +352,11 @@ def scan_part(
             parser.Parse(b"", True)
     except _Refused as refused:
         raise refused.error from None
+    # zipfile raises NotImplementedError for a compression it lacks, RuntimeError for an
+    # encrypted part: neither is a workbook this app reads.
     except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError) as error:
+        raise damaged() from error
+    except (NotImplementedError, RuntimeError) as error:  # as the previous
         raise damaged() from error
     counts()
     return found
