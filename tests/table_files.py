@@ -366,6 +366,20 @@ def tall_narrow_xlsx() -> bytes:
     )
 
 
+def every_limit_xlsx() -> bytes:
+    """19 KB just within every element limit at once: a table of texts, a styles part and
+    a sheet of empty elements, each a little under its limit (the slowest workbook read)."""
+    strings = f'<sst xmlns="{MAIN_NS}">' + "<si/>" * 999_000 + "</sst>"
+    sheet = f'<worksheet xmlns="{MAIN_NS}"><sheetPr>' + "<x/>" * 1_490_000
+    sheet += f"</sheetPr><sheetData>{number_rows(['a'], [[1], [2]])}</sheetData></worksheet>"
+    styles = f'<styleSheet xmlns="{MAIN_NS}"><cellXfs>' + "<xf/>" * 199_000
+    styles += "</cellXfs></styleSheet>"
+    return with_parts(
+        workbook_bytes({"data": [["x"]]}),
+        {SHEET_PART: sheet, "xl/sharedStrings.xml": strings, "xl/styles.xml": styles},
+    )
+
+
 # name -> (file name, generator): every class of hostile table, for the tests and
 # benchmarks/bench_hostile.py. Each file is refused or read in a bounded time and memory.
 HOSTILE_TABLES: dict[str, tuple[str, Callable[[], bytes]]] = {
@@ -390,4 +404,5 @@ HOSTILE_TABLES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "unmatched end tag": ("unmatched.xlsx", unmatched_tags_xlsx),
     "11 MB text cell": ("long_text.xlsx", long_text_cell_xlsx),
     "tall narrow gap": ("tall_narrow.xlsx", tall_narrow_xlsx),
+    "every limit at once": ("every_limit.xlsx", every_limit_xlsx),
 }

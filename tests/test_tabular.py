@@ -574,6 +574,7 @@ READ = {
     "10 MB cell": (2, 2),
     "200,000 tiny rows": (200_000, 1),
     "renamed shared strings": (2, 1),
+    "every limit at once": (2, 1),
 }
 
 
