@@ -642,22 +642,58 @@ def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
+class _Refusal(str):
+    """The message of a file's refusal, stored in place of a result.
+
+    A refused upload stays on the page through every rerun (each widget change):
+    storing its refusal, as a result is stored, keeps it from being read and
+    scanned again each time. Only the message is kept, never the exception,
+    whose traceback would hold the file's bytes.
+    """
+
+
+def _refusal_or(read: Callable[[], T]) -> T | _Refusal:
+    """``read()``, or the refusal it raised."""
+    try:
+        return read()
+    except InputError as error:
+        return _Refusal(str(error))
+
+
+def _unless_refused(result: T | _Refusal) -> T:
+    """The stored result, or its refusal raised anew."""
+    if isinstance(result, _Refusal):
+        raise InputError(str(result))
+    return result
+
+
 @shared()
+def _table_sheets(source: Source) -> tuple[str, ...] | _Refusal:
+    return () if source.data is None else _refusal_or(lambda: tabular.sheet_names(source.data))
+
+
 def table_sheets(source: Source) -> tuple[str, ...]:
-    """An uploaded workbook's sheet names; empty for a sample or a text file."""
-    return () if source.data is None else tabular.sheet_names(source.data)
+    """An uploaded workbook's sheet names; empty for a sample or a text file.
+
+    Raises InputError for a workbook that cannot be used (the refusal is stored).
+    """
+    return _unless_refused(_table_sheets(source))
 
 
 @shared("Reading the table…")
-def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
-    """A built-in sample table or an uploaded CSV or workbook sheet.
-
-    Raises InputError for a file that cannot be used.
-    """
+def _table(source: Source, sheet: str | None = None) -> tabular.TableFile | _Refusal:
     if source.data is None:
         frame = tabular.load_table_sample(source.name)
         return tabular.TableFile(frame, f"The {source.name} sample table from scikit-learn.")
-    return tabular.read_table(source.data, sheet=sheet)
+    return _refusal_or(lambda: tabular.read_table(source.data, sheet=sheet))
+
+
+def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
+    """A built-in sample table or an uploaded CSV or workbook sheet.
+
+    Raises InputError for a file that cannot be used (the refusal is stored).
+    """
+    return _unless_refused(_table(source, sheet))
 
 
 @shared()

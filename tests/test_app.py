@@ -319,7 +319,17 @@ def test_your_data_refuses_workbooks_it_cannot_open_in_plain_words(
     assert len(at.error) == 1 and message in shown(at.error[0].value)
 
 
-@pytest.mark.parametrize("name", ["styles bomb", "far-right cells", "20 MB line", "1,001 columns"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "styles bomb",
+        "far-right cells",
+        "20 MB line",
+        "1,001 columns",
+        "no manifest",
+        "11 MB text cell",
+    ],
+)
 def test_your_data_refuses_a_hostile_table_and_keeps_working(name: str) -> None:
     file_name, generate = HOSTILE_TABLES[name]
     at = upload_table(generate(), file_name)
@@ -328,6 +338,28 @@ def test_your_data_refuses_a_hostile_table_and_keeps_working(name: str) -> None:
     at.radio(key="table_source").set_value("iris").run()
     assert_no_problem(at)
     assert at.multiselect(key="table_columns").value
+
+
+def test_a_refused_table_is_not_read_again_on_a_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = []
+
+    def counted(function):
+        def read(*args, **kwargs):
+            reads.append(function.__name__)
+            return function(*args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(tabular, "sheet_names", counted(tabular.sheet_names))
+    monkeypatch.setattr(tabular, "read_table", counted(tabular.read_table))
+    # Bytes of this test's own, so that no other test's stored result is found.
+    data = with_parts(HOSTILE_TABLES["far-right cells"][1](), {"docProps/rerun.txt": "rerun"})
+    at = upload_table(data, "far.xlsx")
+    assert len(at.error) == 1 and "column ZZZ" in at.error[0].value
+    assert reads == ["sheet_names", "read_table"]
+    at.run()
+    assert len(at.error) == 1 and "column ZZZ" in at.error[0].value
+    assert reads == ["sheet_names", "read_table"]
 
 
 def test_your_data_offers_every_column_of_a_table_at_the_column_limit() -> None:
