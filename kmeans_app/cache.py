@@ -28,6 +28,7 @@ from kmeans_lib import (
     methods,
     metrics,
     palette_io,
+    perception,
     selection,
     step_figures,
     tabular,
@@ -64,6 +65,7 @@ from kmeans_lib.rendering import (
     nearest_labels,
     painted_labels_png,
     painted_pngs,
+    redraw,
     redraw_png,
 )
 from kmeans_lib.segments import PixelInfo, full_resolution_point, pixel_at, segment_view
@@ -356,6 +358,32 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
     return tuple(
         encode_png(take_rows(result.palette, labels), crop.opaque) for labels in (plain, dithered)
     )
+
+
+@shared("Measuring how visible the difference is…")
+def flip(source: Source, k: int, space: str, seed: int, viewing: str) -> perception.FlipDifference:
+    """How visible the redraw's difference is at ``viewing`` (FLIP, at the size it is seen)."""
+    picture = image(source)
+    return perception.flip_difference(
+        picture, redraw(picture, quantization(source, k, space, seed)), viewing
+    )
+
+
+@shared()
+def dithered_flip(
+    source: Source, k: int, space: str, seed: int, viewing: str
+) -> perception.FlipDifference:
+    """How visible the dithered redraw's difference is at ``viewing``."""
+    palette = quantization(source, k, space, seed).palette
+    dithered = take_rows(palette, dithered_labels(source, k, space, seed))
+    return perception.flip_difference(image(source), dithered, viewing)
+
+
+@shared()
+def flip_heat_map(source: Source, k: int, space: str, seed: int, viewing: str) -> bytes:
+    """The FLIP map of the redraw at ``viewing`` as a PNG heat map (see
+    :func:`kmeans_lib.perception.heat_map`)."""
+    return encode_png(perception.heat_map(flip(source, k, space, seed, viewing).map))
 
 
 @shared()

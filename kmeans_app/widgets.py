@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, BinaryIO
 
+import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
@@ -19,6 +20,8 @@ from kmeans_app.state import Settings
 from kmeans_lib import eye_test
 from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
+from kmeans_lib.images import encode_png
+from kmeans_lib.perception import VIEWINGS, heat_map
 from kmeans_lib.steps import STARTS
 
 if TYPE_CHECKING:
@@ -108,8 +111,9 @@ def file_size_comparison(source: Source, k: int, space: str, seed: int) -> str:
     )
 
 
-def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
-    """The plain and dithered redraws' middles at 100%, and what dithering changed."""
+def dither_comparison(source: Source, k: int, space: str, seed: int, viewing: str) -> None:
+    """The plain and dithered redraws' middles at 100%, and what dithering changed
+    (FLIP at ``viewing``)."""
     plain_crop, dithered_crop = cache.dither_crops(source, k, space, seed)
     left, right = st.columns(2)
     left.image(
@@ -119,6 +123,10 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
     plain, dithered = (
         cache.quality(source, k, space, seed),
         cache.dithered_quality(source, k, space, seed),
+    )
+    plain_flip, dithered_flip = (
+        cache.flip(source, k, space, seed, viewing).mean,
+        cache.dithered_flip(source, k, space, seed, viewing).mean,
     )
     dithered_size = cache.dithered_png_size(source, k, space, seed)
     try:
@@ -130,6 +138,7 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
             "": ["Plain", "Dithered"],
             "PSNR (dB)": [round(plain.psnr, 2), round(dithered.psnr, 2)],
             "Mean ΔE": [round(plain.mean_delta_e, 2), round(dithered.mean_delta_e, 2)],
+            "Visible difference (FLIP)": [round(plain_flip, 3), round(dithered_flip, 3)],
             "Palette PNG": [
                 None if plain_size is None else file_size(plain_size),
                 file_size(dithered_size),
@@ -146,12 +155,33 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
         f"{'larger' if dithered_size >= plain_size else 'the size'}, because fine patterns "
         "compress worse than flat areas."
     )
+    distance = VIEWINGS[viewing].label
     st.markdown(
         f"Measured here: dithering moves PSNR from {plain.psnr:.1f} to {dithered.psnr:.1f} dB "
-        f"and the mean ΔE from {plain.mean_delta_e:.1f} to {dithered.mean_delta_e:.1f}: pixel "
-        "by pixel each colour may be further off, but from a little distance the mix looks "
-        f"smoother, with fewer visible bands.{size_words}"
+        f"and the mean ΔE from {plain.mean_delta_e:.1f} to {dithered.mean_delta_e:.1f}, and "
+        f"the visible difference at {distance} from {plain_flip:.3f} to {dithered_flip:.3f}. "
+        "PSNR and ΔE compare each pixel on its own, and a dithered pixel is often further "
+        "off; FLIP blurs what the eye cannot resolve from that distance, as the eye does, so "
+        f"it sees the mix of colours as the shade in between.{size_words}"
     )
+
+
+def flip_heat_map(source: Source, k: int, space: str, seed: int, viewing: str) -> None:
+    """The redraw's FLIP heat map at ``viewing``, with its colour scale in words."""
+    st.image(
+        cache.flip_heat_map(source, k, space, seed, viewing),
+        caption=f"Where a difference is visible at {VIEWINGS[viewing].label}",
+        output_format="PNG",
+    )
+    st.image(_FLIP_SCALE, output_format="PNG", width="stretch")
+    st.caption(
+        "Colour scale, left to right: black = no visible difference, through purple and "
+        "orange, to light yellow = as different as can be."
+    )
+
+
+# The heat map's colours from 0 (left) to 1 (right).
+_FLIP_SCALE = encode_png(heat_map(np.tile(np.linspace(0, 1, 256, dtype=np.float32), (12, 1))))
 
 
 def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
