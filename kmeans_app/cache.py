@@ -622,7 +622,7 @@ def comparison_image(source: Source) -> Image:
 
 
 @shared()
-def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
+def comparison(source: Source, k: int, seed: int, viewing: str) -> list[methods.MethodResult]:
     """Every method of :data:`~kmeans_lib.methods.METHODS` on the picture at ``k``, measured.
 
     Only the small previews are kept: at 12 MP each method's full label map
@@ -642,29 +642,30 @@ def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
             progress=progress,
             # The colours the other pages counted, when the methods see the same picture.
             colours=colours(source) if picture is image(source) else None,
+            viewing=viewing,
         ),
     )
 
 
 @shared()
-def comparison_previews(source: Source, k: int, seed: int) -> list[bytes | None]:
+def comparison_previews(source: Source, k: int, seed: int, viewing: str) -> list[bytes | None]:
     """Each method's small redraw as a PNG (None for a method that did not run)."""
     return [
         None if result.preview is None else encode_png(result.preview.pixels, result.preview.opaque)
-        for result in comparison(source, k, seed)
+        for result in comparison(source, k, seed, viewing)
     ]
 
 
 @shared()
-def comparison_table(source: Source, k: int, seed: int) -> pd.DataFrame:
+def comparison_table(source: Source, k: int, seed: int, viewing: str) -> pd.DataFrame:
     """The measured methods as a sortable table."""
-    return methods.comparison_frame(comparison(source, k, seed))
+    return methods.comparison_frame(comparison(source, k, seed, viewing))
 
 
 @shared()
-def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
+def comparison_figure(source: Source, k: int, seed: int, viewing: str) -> go.Figure:
     """PSNR against time for every method that ran."""
-    return figures.methods_figure(comparison(source, k, seed))
+    return figures.methods_figure(comparison(source, k, seed, viewing))
 
 
 # --- points: a picture's colours or a table's rows ----------------------------------------
@@ -765,6 +766,27 @@ def smallest_unnoticeable_k(
             points(PicturePoints(source, space)),
             colours(source),
             threshold=threshold,
+            colour_space=space,
+            random_state=seed,
+            progress=progress,
+        ),
+    )
+
+
+@shared()
+def smallest_k_seen(
+    source: Source, space: str, seed: int, viewing: str, threshold: float
+) -> eye_test.EyeTest:
+    """The smallest k whose redraw is hard to tell from the picture at ``viewing`` (mean FLIP
+    at most ``threshold``)."""
+    return _with_progress(
+        "Searching for the smallest k that is hard to tell apart…",
+        lambda progress: eye_test.smallest_k_seen(
+            image(source),
+            points(PicturePoints(source, space)),
+            colours(source),
+            threshold=threshold,
+            viewing=viewing,
             colour_space=space,
             random_state=seed,
             progress=progress,

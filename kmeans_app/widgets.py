@@ -82,6 +82,7 @@ PER_K_FORMATS = {
 METHOD_FORMATS = {
     "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
     "Mean ΔE": st.column_config.NumberColumn(format="%.2f"),
+    "Visible difference (FLIP)": st.column_config.NumberColumn(format="%.3f"),
     "Time (s)": st.column_config.NumberColumn(format="%.2f"),
     "Palette PNG (kB)": st.column_config.NumberColumn(format="%.0f"),
 }
@@ -410,20 +411,51 @@ def choose_k_panel(
     )
 
 
-def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int], None]) -> None:
+EYE_MEASURES = {
+    "flip": "How visible the difference is from where it is seen (FLIP)",
+    "delta_e": "The colour difference, pixel by pixel (mean ΔE)",
+}
+
+
+def eye_test_panel(
+    source: Source, space: str, seed: int, viewing: str, use_k: Callable[[int], None]
+) -> None:
     """The smallest k that passes the eye test, with its redraw and a button to use it."""
-    threshold = st.slider(
-        "Just-noticeable difference (mean ΔE)",
-        eye_test.MIN_THRESHOLD,
-        eye_test.MAX_THRESHOLD,
-        eye_test.JUST_NOTICEABLE,
-        step=0.1,
-        key="eye_threshold",
-        help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
-        "lower is stricter.",
+    distance = VIEWINGS[viewing].label
+    measure = st.radio(
+        "Measure the difference as",
+        tuple(EYE_MEASURES),
+        format_func=EYE_MEASURES.get,
+        key="eye_measure",
+        help=f"FLIP blurs what the eye cannot resolve at {distance} (the viewing distance "
+        "is in the sidebar, Advanced); ΔE compares every pixel on its own, which is much "
+        "stricter.",
     )
-    # On request: the search fits up to a dozen k, and Choose k's first visit
-    # should show the elbow without waiting for it. Once asked, it stays on.
+    if measure == "flip":
+        threshold = st.slider(
+            "Hard to tell apart at a visible difference (mean FLIP) of at most",
+            eye_test.MIN_FLIP_THRESHOLD,
+            eye_test.MAX_FLIP_THRESHOLD,
+            eye_test.HARD_TO_TELL,
+            step=0.01,
+            key="eye_flip_threshold",
+            help=f"0 = no visible difference, 1 = as different as can be. {eye_test.HARD_TO_TELL} "
+            "is about what an everyday JPEG (quality 50 to 75) leaves on the sample photos; "
+            "lower is stricter.",
+        )
+    else:
+        threshold = st.slider(
+            "Just-noticeable difference (mean ΔE)",
+            eye_test.MIN_THRESHOLD,
+            eye_test.MAX_THRESHOLD,
+            eye_test.JUST_NOTICEABLE,
+            step=0.1,
+            key="eye_threshold",
+            help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
+            "lower is stricter.",
+        )
+    # On request: the search fits several k, and Choose k's first visit should
+    # show the elbow without waiting for it. Once asked, it stays on.
     if not st.session_state.get("eye_test_on"):
         st.button(
             "Find this k",
@@ -432,20 +464,26 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
             kwargs={"eye_test_on": True},
         )
         return
-    found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+    if measure == "flip":
+        found = cache.smallest_k_seen(source, space, seed, viewing, round(threshold, 2))
+        within = f"a visible difference (mean FLIP) of {threshold:.2f} at {distance}"
+        value = f"mean FLIP {found.values[found.max_k]:.3f}"
+    else:
+        found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+        within = f"a mean ΔE of {threshold:.1f}"
+        value = f"mean ΔE {found.values[found.max_k]:.1f}"
     n_colours = f"{found.n_colours:,}"
     if found.k is None:
         st.info(
-            f"No k up to {found.max_k} brings the redraw within a mean ΔE of {threshold:.1f}: "
-            f"even {found.max_k} colours (mean ΔE {found.delta_e[found.max_k]:.1f}) can be told "
-            f"from the original's {n_colours}. Try a larger threshold, or the CIELAB colour space."
+            f"No k up to {found.max_k} brings the redraw within {within}: even {found.max_k} "
+            f"colours ({value}) can be told from the original's {n_colours}. Try a larger "
+            "threshold, or the CIELAB colour space."
         )
         return
     k = found.k
     st.success(
-        f"From k = {k} on, the redraw differs from the original by less than a just-noticeable "
-        f"difference on average (mean ΔE at most {threshold:.1f}): {k} colours instead of "
-        f"{n_colours}."
+        f"From k = {k} on, the redraw is hard to tell from the original (within {within}): "
+        f"{k} colours instead of {n_colours}."
     )
     st.button(f"Use k = {k}", key="use_eye_k", type="primary", on_click=use_k, args=(k,))
     left, right = st.columns(2)
@@ -455,10 +493,16 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
         caption=f"Redrawn with k = {k}",
         output_format="PNG",
     )
+    how = (
+        f"on the picture as seen at {distance} ({found.sample_size:,} pixels), to within "
+        f"{eye_test.FLIP_PRECISION:.0%} of k"
+        if measure == "flip"
+        else f"on {found.sample_size:,} random pixels"
+    )
     st.caption(
-        f"Each k tried was measured on {found.sample_size:,} random pixels, from a quick fit "
-        f"of the picture's colour histogram: {len(found.delta_e)} values of k in "
-        f"{found.seconds:.1f} s. The redraw shown is the full fit, usually a little closer."
+        f"Each k tried was measured {how}, from a quick fit of the picture's colour histogram: "
+        f"{len(found.values)} values of k in {found.seconds:.1f} s. The redraw shown is the "
+        "full fit, usually a little closer."
     )
 
 

@@ -123,11 +123,50 @@ def check_viewing(viewing: str | Viewing) -> Viewing:
     return VIEWINGS[viewing]
 
 
-def _as_shown(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Pixels (or a mask's 0/255) resized (Lanczos) to ``size`` = (width, height), as floats 0-1."""
-    if (pixels.shape[1], pixels.shape[0]) != size:
-        pixels = np.asarray(PILImage.fromarray(pixels).resize(size, PILImage.Resampling.LANCZOS))
-    return pixels.astype(np.float32) / 255
+def _resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 pixels (or a mask's 0/255) resized with Lanczos to ``size`` = (width, height)."""
+    if (pixels.shape[1], pixels.shape[0]) == size:
+        return pixels
+    return np.asarray(PILImage.fromarray(pixels).resize(size, PILImage.Resampling.LANCZOS))
+
+
+def as_shown(image: Image, viewing: str | Viewing = DEFAULT_VIEWING) -> Image:
+    """The picture at the size it is shown at ``viewing`` (see :meth:`Viewing.scale`).
+
+    A shown pixel is opaque when most of what it was shrunk from is.
+    """
+    setting = check_viewing(viewing)
+    scale = setting.scale(image.width)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    opaque = None
+    if image.opaque is not None:
+        opaque = _resized(image.opaque.astype(np.uint8) * np.uint8(255), size) >= 128
+    return Image(_resized(image.pixels, size), opaque, name=image.name)
+
+
+def flip_map(reference: np.ndarray, test: np.ndarray, ppd: float) -> np.ndarray:
+    """FLIP per pixel between two sRGB pictures (uint8, same shape), as flip-evaluator gives it.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+    """
+    error_map, _, _ = flip_evaluator.evaluate(
+        reference.astype(np.float32) / 255,
+        test.astype(np.float32) / 255,
+        "LDR",
+        applyMagma=False,
+        computeMeanError=False,
+        parameters={"ppd": ppd},
+    )
+    return np.asarray(error_map, dtype=np.float32).reshape(reference.shape[:2])
+
+
+def _opaque_mean(values: np.ndarray, opaque: np.ndarray | None) -> tuple[float, int]:
+    """The sum of ``values`` over opaque pixels, and how many there are."""
+    if opaque is None:
+        return float(values.sum(dtype=np.float64)), values.size
+    return float(values[opaque].sum(dtype=np.float64)), int(np.count_nonzero(opaque))
 
 
 def flip_difference(
@@ -160,29 +199,119 @@ def flip_difference(
             "The two pictures must have the same size to be compared: "
             f"{reference.pixels.shape[:2]} and {getattr(test_pixels, 'shape', None)}."
         )
-    scale = setting.scale(reference.width)
-    size = (
-        max(1, round(reference.width * scale)),
-        max(1, round(reference.height * scale)),
-    )
-    error_map, _, _ = flip_evaluator.evaluate(
-        _as_shown(reference.pixels, size),
-        _as_shown(test_pixels, size),
-        "LDR",
-        applyMagma=False,
-        computeMeanError=False,
-        parameters={"ppd": setting.ppd},
-    )
-    error_map = np.asarray(error_map, dtype=np.float32).reshape(size[1], size[0])
-    if reference.opaque is not None:
-        # A shown pixel counts when most of what it was shrunk from is opaque.
-        opaque = _as_shown(reference.opaque.astype(np.uint8) * 255, size) >= 0.5
-        error_map[~opaque] = 0
-        n_counted = int(np.count_nonzero(opaque))
-    else:
-        n_counted = error_map.size
-    mean = float(error_map.sum(dtype=np.float64) / n_counted) if n_counted else 0.0
-    return FlipDifference(mean, error_map, setting.ppd, scale, setting)
+    shown = as_shown(reference, setting)
+    shown_test = _resized(test_pixels, (shown.width, shown.height))
+    error_map = flip_map(shown.pixels, shown_test, setting.ppd)
+    if shown.opaque is not None:
+        error_map[~shown.opaque] = 0
+    total, n_counted = _opaque_mean(error_map, shown.opaque)
+    mean = total / n_counted if n_counted else 0.0
+    return FlipDifference(mean, error_map, setting.ppd, shown.width / reference.width, setting)
+
+
+def reach(ppd: float) -> int:
+    """Pixels beyond which a change no longer moves a pixel's FLIP value.
+
+    FLIP's widest filters are its contrast sensitivity filter (radius
+    ``3 * sqrt(0.04 / (2 pi^2)) * ppd``, about 0.135 ppd, for the blue-yellow
+    channel) and its edge and point detectors (three standard deviations of
+    ``0.5 * 0.082 * ppd``, 0.123 ppd); they are applied side by side, not one
+    after the other. Two pixels more for rounding.
+    """
+    return math.ceil(0.135 * ppd) + 2
+
+
+@dataclass(frozen=True)
+class FlipSample:
+    """The part of a picture as shown that a mean FLIP is measured on, as one picture.
+
+    Made by :func:`flip_sample`: the whole picture, or square windows of it laid
+    side by side in a grid (a mosaic), each an inner square with a margin around it.
+
+    Attributes
+    ----------
+    pixels : ndarray of uint8, shape (h, w, 3)
+    opaque : ndarray of bool, shape (h, w), or None
+        The picture's own transparency (None: every pixel is opaque).
+    counted : ndarray of bool, shape (h, w)
+        The pixels the mean is taken over: opaque, and inside a window's inner square.
+    ppd : float
+    shown_size : tuple of (int, int)
+        (width, height) of the picture as shown.
+    tops, lefts : tuple of int
+        Where the windows start in the picture as shown (empty: the whole picture).
+    window : int
+        The windows' side, margins included.
+    """
+
+    pixels: np.ndarray
+    opaque: np.ndarray | None
+    counted: np.ndarray
+    ppd: float
+    shown_size: tuple[int, int]
+    tops: tuple[int, ...] = ()
+    lefts: tuple[int, ...] = ()
+    window: int = 0
+
+    def take(self, picture: np.ndarray) -> np.ndarray:
+        """The same pixels of another picture of the original's size (such as its redraw),
+        shown at the same size."""
+        shown = _resized(picture, self.shown_size)
+        return _mosaic(shown, self.tops, self.lefts, self.window) if self.tops else shown
+
+    def mean(self, test: np.ndarray) -> float:
+        """The mean FLIP between this sample and ``test``, the same pixels of another
+        picture (see :meth:`take`)."""
+        values = flip_map(self.pixels, test, self.ppd)
+        n_counted = int(np.count_nonzero(self.counted))
+        return float(values[self.counted].sum(dtype=np.float64)) / n_counted if n_counted else 0.0
+
+
+# Inner squares of the windows of a flip_sample, in shown pixels.
+_WINDOW_SIDE = 96
+
+
+def _mosaic(values: np.ndarray, tops: tuple[int, ...], lefts: tuple[int, ...], side: int):
+    """The ``side``-square windows of ``values`` at ``tops`` x ``lefts``, as one grid."""
+    rows = [np.concatenate([values[t : t + side, c : c + side] for c in lefts], 1) for t in tops]
+    return np.concatenate(rows)
+
+
+def flip_sample(image: Image, viewing: str | Viewing, n_pixels: int) -> FlipSample:
+    """Where to measure the mean FLIP of ``image`` as shown at ``viewing``, in about ``n_pixels``.
+
+    A picture of at most ``n_pixels`` when shown (or narrower than a window) is
+    measured whole. A larger one on a grid of windows evenly spread over it
+    whose inner squares cover about ``n_pixels``, each with a margin of
+    :func:`reach` pixels: FLIP on the mosaic of windows is then exactly FLIP on
+    the whole picture at the inner squares, in one call of flip-evaluator (it
+    costs tens of milliseconds per call beyond its pixels). The picture's
+    outermost margin is left out of such a sample.
+    """
+    setting = check_viewing(viewing)
+    shown = as_shown(image, setting)
+    shown_size = (shown.width, shown.height)
+    margin = reach(setting.ppd)
+    size = _WINDOW_SIDE + 2 * margin
+    if shown.n_pixels <= n_pixels or min(shown.width, shown.height) < size:
+        counted = np.ones(shown.pixels.shape[:2], dtype=bool)
+        if shown.opaque is not None:
+            counted &= shown.opaque
+        return FlipSample(shown.pixels, shown.opaque, counted, setting.ppd, shown_size)
+    n_windows = max(1, round(n_pixels / _WINDOW_SIDE**2))
+    across = max(1, round(math.sqrt(n_windows * shown.width / shown.height)))
+    across = min(across, shown.width // size)
+    down = min(max(1, round(n_windows / across)), shown.height // size)
+    tops = tuple(int(t) for t in np.linspace(0, shown.height - size, down).round())
+    lefts = tuple(int(c) for c in np.linspace(0, shown.width - size, across).round())
+    inner = np.zeros((size, size), dtype=bool)
+    inner[margin : margin + _WINDOW_SIDE, margin : margin + _WINDOW_SIDE] = True
+    counted = np.tile(inner, (down, across))
+    opaque = None if shown.opaque is None else _mosaic(shown.opaque, tops, lefts, size)
+    if opaque is not None:
+        counted &= opaque
+    pixels = _mosaic(shown.pixels, tops, lefts, size)
+    return FlipSample(pixels, opaque, counted, setting.ppd, shown_size, tops, lefts, size)
 
 
 # Plotly's Magma (FLIP's own colour map), from black through purple and orange

@@ -483,7 +483,7 @@ def test_compare_page_measures_every_method_on_the_default_picture() -> None:
     assert "k-means in RGB (this app)" in set(table["Method"])
     assert "Median cut (Pillow)" in set(table["Method"])
     assert (table["Colours"] <= 6).all()
-    results = cache.comparison(at.session_state["picture"], 6, 0)
+    results = cache.comparison(at.session_state["picture"], 6, 0, "laptop")
     assert len(table) == sum(result.ok for result in results) >= 7
     captions = [caption.value for caption in at.caption]
     assert sum(caption.startswith("PSNR ") for caption in captions) == len(table)
@@ -571,10 +571,34 @@ def test_eye_test_says_so_when_no_k_is_enough() -> None:
     at = open_app()
     at.switch_page("app_pages/choose_k.py").run()
     at.button(key="run_eye_test").click().run()
+    at.radio(key="eye_measure").set_value("delta_e").run()
     at.slider(key="eye_threshold").set_value(1.0).run()
     assert_no_problem(at)
     assert any("No k up to 256" in message.value for message in at.info)
     assert not [button for button in at.button if button.key == "use_eye_k"]
+
+
+def test_eye_test_measures_what_the_eye_sees_at_the_viewing_distance() -> None:
+    at = open_app()
+    at.switch_page("app_pages/choose_k.py").run()
+    assert at.radio(key="eye_measure").value == "flip"
+    at.button(key="run_eye_test").click().run()
+    assert_no_problem(at)
+    found = cache.smallest_k_seen(at.session_state["picture"], "rgb", 0, "laptop", 0.09)
+    assert found.k is not None and 100 <= found.k <= 256
+    assert [m.value for m in at.success if m.value.startswith("From k")] == [
+        f"From k = {found.k} on, the redraw is hard to tell from the original (within a "
+        f"visible difference (mean FLIP) of 0.09 at laptop at 50 cm): {found.k} colours "
+        f"instead of {found.n_colours:,}."
+    ]
+    captions = [image.proto.imgs[0].caption for image in at.get("image")[-2:]]
+    assert captions == ["Original", f"Redrawn with k = {found.k}"]
+    assert any("as seen at laptop at 50 cm" in c.value for c in at.caption)
+    # The mean ΔE, pixel by pixel, is one click away and far stricter on this photo.
+    at.radio(key="eye_measure").set_value("delta_e").run()
+    assert_no_problem(at)
+    no_k = "No k up to 256 brings the redraw within a mean ΔE of 2.3"
+    assert any(no_k in message.value for message in at.info)
 
 
 STEPS_PAGE = "app_pages/step_by_step.py"

@@ -11,7 +11,15 @@ import pytest
 from kmeans_lib import InputError, load_sample, quantize
 from kmeans_lib.dithering import dither
 from kmeans_lib.images import Image
-from kmeans_lib.perception import VIEWINGS, Viewing, flip_difference, heat_map
+from kmeans_lib.perception import (
+    VIEWINGS,
+    Viewing,
+    flip_difference,
+    flip_map,
+    flip_sample,
+    heat_map,
+    reach,
+)
 from kmeans_lib.rendering import redraw
 
 
@@ -122,3 +130,31 @@ def test_heat_map_runs_from_black_to_light_yellow():
     assert colours[0, 0].tolist() == [0, 0, 4]
     assert colours[0, 2].tolist() == [252, 253, 191]
     assert colours[0, 0].sum() < colours[0, 1].sum() < colours[0, 2].sum()
+
+
+def test_a_sample_of_a_small_picture_is_the_whole_picture(china, china_16):
+    drawn = redraw(china, china_16)
+    sample = flip_sample(china, "laptop", 300_000)
+    assert sample.pixels.shape == china.pixels.shape and sample.counted.all()
+    assert sample.mean(drawn) == pytest.approx(flip_difference(china, drawn).mean, rel=1e-6)
+
+
+def test_windows_of_a_larger_picture_sample_its_mean(china, china_16):
+    drawn = redraw(china, china_16)
+    whole = flip_difference(china, drawn, "monitor").mean
+    sample = flip_sample(china, "monitor", 60_000)
+    test = sample.take(drawn)  # the same windows of the redraw
+    assert test.shape == sample.pixels.shape
+    assert 50_000 <= sample.counted.sum() <= 70_000
+    assert sample.mean(test) == pytest.approx(whole, rel=0.1)
+
+
+def test_a_windows_margin_covers_flips_reach(china, china_16):
+    drawn = redraw(china, china_16)
+    ppd = VIEWINGS["poster"].ppd
+    full = flip_map(china.pixels, drawn, ppd)
+    margin, inner = reach(ppd), (slice(100, 196), slice(200, 296))
+    window = (slice(100 - margin, 196 + margin), slice(200 - margin, 296 + margin))
+    part = flip_map(china.pixels[window], drawn[window], ppd)
+    inside = (slice(margin, margin + 96), slice(margin, margin + 96))
+    np.testing.assert_allclose(part[inside], full[inner], atol=1e-6)
