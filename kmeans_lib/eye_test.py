@@ -176,6 +176,52 @@ def _mean_delta_e_by_k(
     return mean_delta_e, len(drawn)
 
 
+class _Measured:
+    """A measure of k taken once per k, reporting progress against an expected count."""
+
+    def __init__(
+        self,
+        measure: Callable[[int], float],
+        budget: int,
+        progress: Callable[[float], None] | None,
+    ) -> None:
+        self._measure, self._budget, self._progress = measure, budget, progress
+        self.values: dict[int, float] = {}
+
+    def __call__(self, k: int) -> float:
+        if k not in self.values:
+            self.values[k] = self._measure(k)
+            if self._progress is not None:
+                self._progress(min(1.0, len(self.values) / self._budget))
+        return self.values[k]
+
+    def result(
+        self,
+        threshold: float,
+        k: int | None,
+        max_k: int,
+        n_colours: int,
+        sample_size: int,
+        started: float,
+        measure: str,
+        viewing: Viewing | None = None,
+    ) -> EyeTest:
+        """The search's outcome (``started``: its ``time.perf_counter()``); progress ends at 1."""
+        if self._progress is not None:
+            self._progress(1.0)
+        return EyeTest(
+            threshold,
+            k,
+            max_k,
+            dict(sorted(self.values.items())),
+            n_colours,
+            sample_size,
+            time.perf_counter() - started,
+            measure,
+            viewing,
+        )
+
+
 def smallest_k(
     points: WeightedPoints,
     colours: ColourCounts,
@@ -217,30 +263,19 @@ def smallest_k(
     max_k = check_k(max_k)
     check_colour_space(colour_space)
     _check_match(points, colours)
-    measure, sample_size = _mean_delta_e_by_k(points, colours, colour_space, sample, random_state)
-    measured: dict[int, float] = {}
+    mean_delta_e, sample_size = _mean_delta_e_by_k(
+        points, colours, colour_space, sample, random_state
+    )
     # Doubling and then bisecting measures at most twice log2(max_k) k, plus the check.
     budget = 2 * int(np.ceil(np.log2(max_k))) + CHECKED_BELOW + 1
+    measure = _Measured(mean_delta_e, budget, progress)
 
     def meets(k: int) -> bool:
-        if k not in measured:
-            measured[k] = measure(k)
-            if progress is not None:
-                progress(min(1.0, len(measured) / budget))
-        return measured[k] <= threshold
+        return measure(k) <= threshold
 
     def result(k: int | None) -> EyeTest:
-        if progress is not None:
-            progress(1.0)
-        return EyeTest(
-            threshold,
-            k,
-            max_k,
-            dict(sorted(measured.items())),
-            colours.n_colours,
-            sample_size,
-            time.perf_counter() - started,
-            "delta_e",
+        return measure.result(
+            threshold, k, max_k, colours.n_colours, sample_size, started, "delta_e"
         )
 
     below, k = 0, 1  # invariant: every k measured up to `below` is above the threshold
@@ -388,28 +423,9 @@ def smallest_k_seen(
     setting = check_viewing(viewing)
     _check_match(points, colours)
     mean_flip, n_pixels = _flip_by_k(image, points, colour_space, setting, random_state)
-    measured: dict[int, float] = {}
     # Two ends, then about three steps of the interpolation.
-    budget = 5
-
-    def measure(k: int) -> float:
-        if k not in measured:
-            measured[k] = mean_flip(k)
-            if progress is not None:
-                progress(min(1.0, len(measured) / budget))
-        return measured[k]
-
+    measure = _Measured(mean_flip, 5, progress)
     k = _interpolated_search(measure, threshold, max_k, FLIP_PRECISION)
-    if progress is not None:
-        progress(1.0)
-    return EyeTest(
-        threshold,
-        k,
-        max_k,
-        dict(sorted(measured.items())),
-        colours.n_colours,
-        n_pixels,
-        time.perf_counter() - started,
-        "flip",
-        setting,
+    return measure.result(
+        threshold, k, max_k, colours.n_colours, n_pixels, started, "flip", setting
     )
