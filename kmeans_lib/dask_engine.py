@@ -4,12 +4,14 @@
 task functions as :class:`~kmeans_lib.batch.LocalEngine` runs, one Dask task per
 picture, so the records and palettes are the same. The workers read the pictures
 and write the redraws themselves: the paths given must be valid on every worker
-(the same files at the same place, such as a shared disk), and every worker
-needs ``kmeans_lib`` installed, at the same version as the client.
+(the same files at the same place, such as a shared disk). The scheduler and
+every worker need ``kmeans_lib`` installed, at the same version as the client:
+the scheduler unpacks the tasks too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import uuid
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from distributed import Client, Future, as_completed, get_worker
+from distributed.comm import connect
 from distributed.comm.addressing import get_address_host_port, parse_address
 from joblib import cpu_count
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -60,11 +63,14 @@ def _run_task(function: Callable[..., R], *args: Any) -> R:
     return function(*args)
 
 
-def _check_reachable(address: str, timeout: float) -> None:
-    """Fail at once, in plain words, when nothing listens at a TCP scheduler address.
+def _check_scheduler(address: str, timeout: float) -> None:
+    """Fail in plain words, within ``timeout``, unless a Dask scheduler answers at ``address``.
 
-    ``Client`` would retry a refused connection until its timeout; a direct
-    socket says "refused" at once. Other schemes are left to ``Client``.
+    ``Client`` alone would retry a refused connection until its timeout, and
+    wait for ever on a port where another server (such as the scheduler's own
+    dashboard, 8787) takes the connection but never answers as a scheduler.
+    Plain TCP addresses are checked here; other schemes (TLS needs the
+    cluster's certificates) are left to ``Client``.
     """
     try:
         scheme, _ = parse_address(address)
@@ -74,28 +80,54 @@ def _check_reachable(address: str, timeout: float) -> None:
             f"'{address}' is not a Dask scheduler address. Give it as tcp://HOST:PORT, "
             f"such as tcp://10.0.0.5:8786 (8786 is the port 'dask scheduler' uses). ({error})"
         ) from error
-    if scheme not in ("tcp", "tls"):
+    if scheme != "tcp":
         return
     try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as error:
-        raise _unreachable(address, error) from error
+        socket.create_connection((host, port), timeout=timeout).close()  # refused: at once
+        identity = asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
+    except TimeoutError as error:  # connected, but no answer as a Dask server
+        raise _unreachable(address, f"no answer within {timeout:g} s") from error
+    except OSError as error:  # refused, unknown host, closed (Dask's CommClosedError)
+        raise _unreachable(address, _describe(error)) from error
+    if identity.get("type") != "Scheduler":
+        raise InputError(
+            f"{address} is a Dask {str(identity.get('type', 'server')).lower()}, not the "
+            "scheduler. Give the scheduler's address: 'dask scheduler' prints it when it "
+            "starts (Scheduler at: tcp://...)."
+        )
 
 
-def _unreachable(address: str, error: BaseException) -> InputError:
+async def _identity(address: str, timeout: float) -> dict:
+    """What the Dask server at ``address`` says it is (its ``identity``)."""
+    comm = await connect(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity"})
+        answer = await comm.read()
+    finally:
+        await comm.close()
+    return answer if isinstance(answer, dict) else {}
+
+
+def _unreachable(address: str, reason: str) -> InputError:
     return InputError(
         f"No Dask scheduler answered at {address}. Check that 'dask scheduler' is running "
         "there, that the address and port are right, and that no firewall is in the way. "
-        f"({error})"
+        f"({reason})"
     )
+
+
+def _describe(error: BaseException) -> str:
+    """An exception's kind and message, on one line (Dask's run over several)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no details'}"
 
 
 def _cluster_failed(error: BaseException) -> InputError:
     """The plain error for a task the cluster could not run (tasks never raise themselves)."""
     return InputError(
-        f"The Dask cluster could not run a task ({type(error).__name__}: {error}). "
-        "Check that every worker has kmeans-colours installed, at the same version as this "
-        "machine, and enough memory; then run the command again."
+        f"The Dask cluster could not run a task ({_describe(error)}). "
+        "Check that the scheduler and every worker have kmeans-colours installed, at the same "
+        "version as this machine (they unpack the tasks), and that the workers have enough "
+        "memory; then run the command again."
     )
 
 
@@ -118,13 +150,13 @@ class DaskEngine:
 
     def __init__(self, scheduler_address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         self.scheduler_address = scheduler_address
-        _check_reachable(scheduler_address, timeout)
+        _check_scheduler(scheduler_address, timeout)
         try:
             # set_as_default=False: this engine's client never becomes the one
             # that other Dask code in the same process uses without being asked.
             self._client = Client(scheduler_address, timeout=timeout, set_as_default=False)
         except (OSError, ValueError) as error:
-            raise _unreachable(scheduler_address, error) from error
+            raise _unreachable(scheduler_address, _describe(error)) from error
         try:
             self._client.wait_for_workers(1, timeout=timeout)
         except TimeoutError as error:

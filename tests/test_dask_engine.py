@@ -26,8 +26,9 @@ from kmeans_lib.dask_engine import DaskEngine
 
 @pytest.fixture(scope="module")
 def cluster():
+    # The dashboard on any free port: another cluster on this machine may hold 8787.
     with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as local_cluster:
         yield local_cluster
 
@@ -77,11 +78,15 @@ def test_map_keeps_few_tasks_on_the_cluster_and_yields_each_once(engine, monkeyp
     assert sorted(indices) == list(range(25))
 
 
-def test_tree_reduce_is_the_exact_sum_and_the_shared_palette_local_s(folder, engine):  # noqa: F811 - the fixture
+def test_tree_reduce_is_the_exact_sum_and_the_shared_palette_local_s(folder, engine, monkeypatch):  # noqa: F811 - the fixture
     options = BatchOptions(k=5)
     paths = [str(p) for p in sorted(folder.rglob("*.*")) if p.suffix != ".txt"] * 3
     items = [(path, options) for path in paths]  # 12 pictures: a tree of several levels
+    gathered = []
+    result = engine._result
+    monkeypatch.setattr(engine, "_result", lambda future: gathered.append(1) or result(future))
     found = engine.tree_reduce(colour_histogram, items, add_histograms)
+    assert len(gathered) == 1  # partial sums stay on the workers: only the whole comes back
     expected = combine_in_tree((colour_histogram(*item) for item in items), add_histograms)
     assert np.array_equal(found.colours.colours, expected.colours.colours)
     assert np.array_equal(found.colours.counts, expected.colours.counts)
@@ -130,9 +135,21 @@ def test_an_unreachable_scheduler_is_a_plain_error_with_exit_code_3(tmp_path):
     assert (tmp_path / "out.jsonl").read_text() == '{"path": "earlier.png"}\n'  # left as it was
 
 
-def test_a_scheduler_address_that_is_not_one_is_a_plain_error():
+def test_a_scheduler_address_that_is_not_one_is_a_plain_error(cluster):
     with pytest.raises(InputError, match="not a Dask scheduler address"):
         DaskEngine("tcp://no-port-here")
+    worker = next(iter(cluster.scheduler_info["workers"]))
+    with pytest.raises(InputError, match="is a Dask worker, not the scheduler"):
+        DaskEngine(worker)
+
+
+def test_a_server_that_never_answers_is_a_plain_error_within_the_timeout():
+    with socket.socket() as silent:  # takes connections, never says a word (a dashboard's port)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(InputError, match="No Dask scheduler answered .* within 1 s"):
+            DaskEngine(address, timeout=1)
 
 
 def test_closing_the_engine_leaves_the_cluster_running(cluster):
