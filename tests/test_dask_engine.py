@@ -170,3 +170,9 @@ def test_records_of_the_same_picture_twice_are_computed_twice(tmp_path, engine):
         "seconds": 0
     }
     assert second.palette != first.palette
+
+
+def test_a_scheduler_without_workers_is_a_plain_error():
+    with LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        with pytest.raises(InputError, match="has no workers. Start 'dask worker tcp://"):
+            DaskEngine(empty.scheduler_address, timeout=1)
