@@ -161,7 +161,7 @@ def _add_many_options(parser: argparse.ArgumentParser) -> None:
         choices=("local", "dask"),
         default="local",
         help="local: this computer (the default); dask: a running Dask cluster "
-        "(needs --scheduler and the dask extra: pip install 'kmeans-colours[dask]')",
+        "(needs --scheduler and Dask: pip install 'dask[distributed]')",
     )
     parser.add_argument(
         "--scheduler",
@@ -429,8 +429,8 @@ def _engine(args: argparse.Namespace) -> Engine:
     except ImportError as error:
         raise CommandError(
             "--engine dask needs Dask, which is not installed here. Install it with "
-            "pip install 'kmeans-colours[dask]' (or pip install 'dask[distributed]'), "
-            f"then run the command again. ({error})"
+            "pip install 'dask[distributed]' (or install this package with its dask extra, "
+            f"pip install '<its folder>[dask]'), then run the command again. ({error})"
         ) from error
     return DaskEngine(args.scheduler)
 
