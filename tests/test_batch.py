@@ -69,3 +69,21 @@ def test_batch_options_are_checked(options):
 def test_local_engine_needs_a_whole_number_of_jobs(jobs):
     with pytest.raises(InputError):
         LocalEngine(jobs)
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_local_engine_pool_gives_the_results_of_one_job_whichever_start_method(method):
+    if method not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip(f"{method} is not available here")
+    items = [(picture(seed),) for seed in range(4)]
+    with LocalEngine(2, start_method=method).start() as engine:
+        results = dict(engine.map(count_colours, items))
+    for index, (image,) in enumerate(items):
+        expected = count_colours(image)
+        np.testing.assert_array_equal(results[index].colours, expected.colours)
+        np.testing.assert_array_equal(results[index].counts, expected.counts)
+
+
+def test_local_engine_refuses_an_unknown_start_method():
+    with pytest.raises(InputError, match="started by"):
+        LocalEngine(2, start_method="teleport")
