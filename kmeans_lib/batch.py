@@ -58,6 +58,7 @@ from kmeans_lib.clustering import (
     check_k,
     fit_kmeans,
     image_points,
+    one_thread,
     quantize,
 )
 from kmeans_lib.colour_space import (
@@ -319,7 +320,11 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     """One picture's palette, the quality of its redraw, and its redraw file.
 
     The palette is ``quantize(load_image(path), options.k, ...)``'s, so the
-    same as one picture's in the app or the library.
+    same as one picture's in the app or the library. The k-means runs on one
+    thread (:func:`~kmeans_lib.clustering.one_thread`; pictures run side by
+    side instead), so a record is the same whatever the engine, ``--jobs`` or
+    the machine's number of CPUs: on more threads a fit of over 200,000
+    colours can end a rounding away, a palette colour one level apart.
 
     Parameters
     ----------
@@ -336,12 +341,13 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     started = time.perf_counter()
     try:
         image = read_picture(path, options)
-        quantization = quantize(
-            image,
-            options.k,
-            colour_space=options.colour_space,
-            random_state=options.random_state,
-        )
+        with one_thread():
+            quantization = quantize(
+                image,
+                options.k,
+                colour_space=options.colour_space,
+                random_state=options.random_state,
+            )
     except Exception as error:  # noqa: BLE001
         return _failure(path, error, started, PICTURE_ERROR)
     return _finish(path, image, quantization, options, started, redraw_to)
