@@ -375,19 +375,19 @@ def palette_draft_factor(
     decoded at 1/4 (750,000 pixels), a 2 MP one (1732 x 1155) at 1/2 (500,548),
     a 50 MP one at 1/8 (781,250), and a 1.9 MP one (1600 x 1200) whole.
 
-    Measured by ``benchmarks/bench_draft.py``: palettes fitted on the draft and
-    on the full decode, each scored by the PSNR of the FULL picture redrawn with
-    it (nearest colour), mean of seeds 0-2, k = 4, 8, 16, 32 and 64, on
-    scikit-learn's two sample photos and on 2 MP and 12 MP photo-like pictures
-    made from them (JPEG quality 90). Every draft of 500,000 pixels or more lost
-    at most 0.05 dB (the draft this rule chooses: 2 MP at 1/2 at most 0.028 dB,
-    12 MP at 1/4 at most 0.010 dB), its fit taking a quarter to half of the full
-    fit's time. Smaller drafts lost more: up to 0.15 dB at 125,137 pixels (2 MP
-    at 1/4) and 0.087 dB at 187,500 (12 MP at 1/8); a real 640 x 427 photo lost
-    0.28 dB already at 1/2 (68,480 pixels). What a draft loses is fine detail,
-    so the threshold is a pixel count, not a factor. The generated pictures are
-    upscaled, with less fine detail than a camera's: a real 12 MP photo may lose
-    more at 1/4 than they did.
+    Measured by ``benchmarks/bench_draft.py``: palettes fitted on the draft and on
+    the full decode, each scored by the PSNR of the FULL picture redrawn with it
+    (nearest colour), mean of seeds 0-2, k = 4, 8, 16, 32 and 64, on scikit-learn's
+    two sample photos and on 2 MP and 12 MP photo-like pictures made from them (JPEG
+    quality 90). Every draft of 500,000 pixels or more lost at most 0.05 dB (the
+    draft this rule chooses: 2 MP at 1/2 at most 0.028 dB, 12 MP at 1/4 at most
+    0.010 dB), its fit (``quantize`` alone) taking a fifth to two fifths of the full
+    decode's. Smaller drafts lost more: up to 0.15 dB at 125,137 pixels (2 MP at
+    1/4) and 0.087 dB at 187,500 (12 MP at 1/8); a real 640 x 427 photo lost 0.28 dB
+    already at 1/2 (68,480 pixels). What a draft loses is fine detail, so the
+    threshold is a pixel count, not a factor. The generated pictures are upscaled,
+    with less fine detail than a camera's: a real 12 MP photo may lose more at 1/4
+    than they did.
 
     It saves time only where the palette alone is wanted. A batch record
     (:func:`kmeans_lib.batch.palette_record`) also gives the PSNR and mean ΔE
@@ -409,7 +409,8 @@ def jpeg_palette_draft(
 ) -> int:
     """The ``draft_factor`` for :func:`load_image` when only a palette is wanted, from the
     file's header (nothing is decoded): :func:`palette_draft_factor` of a JPEG's size,
-    1 for any other format.
+    1 for any other format. As in
+    ``quantize(load_image(path, draft_factor=jpeg_palette_draft(path)), k).palette``.
 
     Raises
     ------
