@@ -418,7 +418,10 @@ def _engine(args: argparse.Namespace) -> Engine:
     if args.engine == "local":
         if args.scheduler:
             raise CommandError("--scheduler goes with --engine dask.")
-        return LocalEngine(args.jobs)
+        # Linux: fork the workers, before any thread or k-means runs in this
+        # process, so that they start with the library imported (see LocalEngine).
+        method = "fork" if sys.platform == "linux" else "spawn"
+        return LocalEngine(args.jobs, start_method=method).start()
     if not args.scheduler:
         raise CommandError(
             "--engine dask needs --scheduler ADDRESS: the address of a running Dask "
