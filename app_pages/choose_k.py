@@ -27,7 +27,9 @@ for column, (k, png) in zip(st.columns(len(strip)), strip, strict=True):
 
 st.subheader("The eye test, measured")
 st.caption(
-    "The smallest k whose redraw a person can hardly tell from the original: the average "
-    "colour difference (mean ΔE, CIEDE2000) at or below a just-noticeable difference."
+    "The smallest k whose redraw a person can hardly tell from the original, measured as "
+    "the eye sees it from a viewing distance (FLIP), or colour by colour (mean ΔE)."
 )
-widgets.eye_test_panel(settings.picture, settings.space, settings.seed, state.set_k)
+widgets.eye_test_panel(
+    settings.picture, settings.space, settings.seed, settings.viewing, state.set_k
+)

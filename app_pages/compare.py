@@ -3,11 +3,12 @@
 import streamlit as st
 
 from kmeans_app import cache, state, widgets
+from kmeans_lib.perception import VIEWINGS
 
 settings = state.current()
-source, k, seed = settings.picture, settings.k, settings.seed
-results = cache.comparison(source, k, seed)
-previews = cache.comparison_previews(source, k, seed)
+source, k, seed, viewing = settings.picture, settings.k, settings.seed, settings.viewing
+results = cache.comparison(source, k, seed, viewing)
+previews = cache.comparison_previews(source, k, seed, viewing)
 
 st.header(f"k-means against other ways to pick {k} colours")
 st.markdown(
@@ -42,7 +43,7 @@ for row in range(0, len(results), 4):
             png = "no palette PNG" if size is None else widgets.file_size(size)
             st.caption(
                 f"PSNR {result.quality.psnr:.2f} dB · mean ΔE {result.quality.mean_delta_e:.2f}"
-                f" · {result.seconds:.2f} s · palette PNG {png}"
+                f" · FLIP {result.flip:.3f} · {result.seconds:.2f} s · palette PNG {png}"
             )
             if result.note:
                 st.caption(result.note)
@@ -50,14 +51,17 @@ for row in range(0, len(results), 4):
 st.subheader("In numbers")
 st.caption(
     "Click a column's name to sort by it. PSNR: higher is closer to the original. "
-    "Mean ΔE: the average colour difference people see, lower is closer. Time: computing the "
-    "palette and every pixel's colour, once, on this server."
+    "Mean ΔE: the average colour difference people see, lower is closer. Visible difference "
+    f"(FLIP): how visible the difference is at {VIEWINGS[viewing].label} (the sidebar's "
+    "Advanced settings), 0 = none, 1 = as different as can be, measured on the same parts of "
+    "the picture for every method. Time: computing the palette and every pixel's colour, "
+    "once, on this server."
 )
 st.dataframe(
-    cache.comparison_table(source, k, seed),
+    cache.comparison_table(source, k, seed, viewing),
     hide_index=True,
     column_config=widgets.METHOD_FORMATS,
     key="methods_table",
 )
 if any(result.ok for result in results):
-    st.plotly_chart(cache.comparison_figure(source, k, seed), key="methods_chart")
+    st.plotly_chart(cache.comparison_figure(source, k, seed, viewing), key="methods_chart")

@@ -5,9 +5,11 @@ import functools
 import streamlit as st
 
 from kmeans_app import cache, choices, state, widgets
+from kmeans_lib.perception import VIEWINGS
 
 settings = state.current()
 source, k, space, seed = settings.picture, settings.k, settings.space, settings.seed
+viewing = settings.viewing
 picture = cache.image(source)
 fit = cache.quantization(source, k, space, seed)
 # The file sizes, shown last, are measured on the other core meanwhile.
@@ -18,7 +20,16 @@ st.header("Redraw the picture with k colours")
 if fit.note:
     st.info(fit.note)
 
-left, right = st.columns(2)
+# FLIP takes 0.3-0.5 s even on the default picture (and holds the GIL): measured
+# when asked for, so that a change of k stays quick.
+show_map = st.toggle(
+    "Where would I see a difference?",
+    key="flip_map",
+    help="A heat map, beside the redraw, of how visible the difference between the original "
+    "and the redraw is from the viewing distance chosen in the sidebar (Advanced), and its "
+    "average among the numbers below.",
+)
+left, right, *beside = st.columns(3 if show_map else 2)
 left.image(
     cache.original_preview(source),
     caption=f"Original: {picture.width:,} × {picture.height:,} pixels, "
@@ -29,6 +40,9 @@ right.image(
     caption=f"Redrawn with {fit.n_colours} colour{'s' if fit.n_colours != 1 else ''}",
     output_format="PNG",
 )
+if show_map:
+    with beside[0]:
+        widgets.flip_heat_map(source, k, space, seed, viewing)
 
 st.subheader("The palette")
 st.caption(
@@ -48,19 +62,34 @@ st.page_link(
 
 st.subheader("Before and after")
 quality = cache.quality(source, k, space, seed)
-pixels, colours, psnr, delta_e = st.columns(4)
+pixels, colours, psnr, delta_e, *flip = st.columns(5 if show_map else 4)
 pixels.metric(
     "Pixels", f"{counts.n_pixels:,}", help="Pixels that take part (transparent ones do not)."
 )
 colours.metric("Different colours", f"{counts.n_colours:,} → {fit.n_colours:,}")
 psnr.metric("PSNR", f"{quality.psnr:.1f} dB")
 delta_e.metric("Mean ΔE", f"{quality.mean_delta_e:.1f}")
-st.markdown(
+if show_map:
+    visible, distance = cache.flip(source, k, space, seed, viewing), VIEWINGS[viewing].label
+    flip[0].metric(
+        "Visible difference (FLIP)",
+        f"{visible.mean:.2f}",
+        help=f"How visible the difference is at {distance}: 0 = none, 1 = as different as can be.",
+    )
+lines = [
     f"- **PSNR** compares the two pictures pixel by pixel: higher is closer, and from about "
-    f"30 dB up the difference is hard to see. Here it is {quality.psnr:.1f} dB.\n"
+    f"30 dB up the difference is hard to see. Here it is {quality.psnr:.1f} dB.",
     f"- **Mean ΔE** is the average colour difference as people perceive it: about 1 is barely "
-    f"visible, above 10 the colours clearly differ. Here it is {quality.mean_delta_e:.1f}."
-)
+    f"visible, above 10 the colours clearly differ. Here it is {quality.mean_delta_e:.1f}.",
+]
+if show_map:
+    lines.append(
+        f"- **Visible difference (FLIP)**: at {distance}, how visible the difference is: 0 = "
+        "none, 1 = as different as can be. It blurs what the eye cannot resolve from there, as "
+        f"the eye does. Here it is {visible.mean:.2f} (change the distance in the sidebar, "
+        "Advanced)."
+    )
+st.markdown("\n".join(lines))
 # Filled in last: on a large photo the two PNG encodings take a second or two.
 file_size_line = st.empty()
 
@@ -72,7 +101,7 @@ dither = st.toggle(
     "pixels after it, so areas between two palette colours become a fine mix of both.",
 )
 if dither:
-    widgets.dither_comparison(source, k, space, seed)
+    widgets.dither_comparison(source, k, space, seed, viewing)
 else:
     st.caption(
         "Dithering mixes the palette's colours in fine patterns to suggest the ones it lacks. "

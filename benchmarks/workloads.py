@@ -10,9 +10,11 @@ uploads over 25 MB (``maxUploadSize`` in ``.streamlit/config.toml``).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sklearn.datasets
 from PIL import Image as PILImage
 from sklearn.datasets import load_sample_image
 
@@ -29,14 +31,23 @@ def china() -> np.ndarray:
     return load_sample_image("china.jpg")
 
 
-def _upscaled_china(size: tuple[int, int], seed: int | None) -> np.ndarray:
-    """china.jpg resized to ``size`` (width, height) with Lanczos, plus noise unless seed is None.
+def sample_jpeg_path(name: str) -> str:
+    """The file of scikit-learn's sample photo ``name`` ("china" or "flower"): a real JPEG."""
+    return str(Path(sklearn.datasets.__file__).parent / "images" / f"{name}.jpg")
 
-    The Gaussian noise (sigma :data:`NOISE_SIGMA`) is added a block of rows at a time,
-    so making the image never holds a full-size float copy.
+
+def photo(size: tuple[int, int], seed: int | None = 0, sample: str = "china") -> np.ndarray:
+    """A photo-like picture: scikit-learn's ``sample``.jpg resized to ``size`` (width,
+    height) with Lanczos, plus Gaussian noise (sigma :data:`NOISE_SIGMA`) unless seed
+    is None.
+
+    The noise is added a block of rows at a time, so making the image never holds a
+    full-size float copy.
     """
     upscaled = np.asarray(
-        PILImage.fromarray(china()).resize(size, PILImage.Resampling.LANCZOS)
+        PILImage.fromarray(load_sample_image(f"{sample}.jpg")).resize(
+            size, PILImage.Resampling.LANCZOS
+        )
     ).copy()
     if seed is None:
         return upscaled
@@ -46,6 +57,11 @@ def _upscaled_china(size: tuple[int, int], seed: int | None) -> np.ndarray:
         noisy = block + NOISE_SIGMA * rng.standard_normal(block.shape, dtype=np.float32)
         block[...] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     return upscaled
+
+
+def _upscaled_china(size: tuple[int, int], seed: int | None) -> np.ndarray:
+    """china.jpg resized to ``size`` (width, height), plus noise unless seed is None."""
+    return photo(size, seed, "china")
 
 
 def photo_12mp(seed: int = 0) -> np.ndarray:

@@ -28,6 +28,7 @@ from kmeans_lib import (
     methods,
     metrics,
     palette_io,
+    perception,
     selection,
     step_figures,
     tabular,
@@ -64,6 +65,7 @@ from kmeans_lib.rendering import (
     nearest_labels,
     painted_labels_png,
     painted_pngs,
+    redraw,
     redraw_png,
 )
 from kmeans_lib.segments import PixelInfo, full_resolution_point, pixel_at, segment_view
@@ -370,6 +372,32 @@ def dither_crops(source: Source, k: int, space: str, seed: int) -> tuple[bytes, 
     )
 
 
+@shared("Measuring how visible the difference is…")
+def flip(source: Source, k: int, space: str, seed: int, viewing: str) -> perception.FlipDifference:
+    """How visible the redraw's difference is at ``viewing`` (FLIP, at the size it is seen)."""
+    picture = image(source)
+    return perception.flip_difference(
+        picture, redraw(picture, quantization(source, k, space, seed)), viewing
+    )
+
+
+@shared()
+def dithered_flip(
+    source: Source, k: int, space: str, seed: int, viewing: str
+) -> perception.FlipDifference:
+    """How visible the dithered redraw's difference is at ``viewing``."""
+    palette = quantization(source, k, space, seed).palette
+    dithered = take_rows(palette, dithered_labels(source, k, space, seed))
+    return perception.flip_difference(image(source), dithered, viewing)
+
+
+@shared()
+def flip_heat_map(source: Source, k: int, space: str, seed: int, viewing: str) -> bytes:
+    """The FLIP map of the redraw at ``viewing`` as a PNG heat map (see
+    :func:`kmeans_lib.perception.heat_map`)."""
+    return encode_png(perception.heat_map(flip(source, k, space, seed, viewing).map))
+
+
 @shared()
 def cluster_errors(source: Source, k: int, space: str, seed: int) -> metrics.ClusterErrors:
     """What each cluster adds to the redraw's MSE and mean ΔE."""
@@ -606,7 +634,7 @@ def comparison_image(source: Source) -> Image:
 
 
 @shared()
-def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
+def comparison(source: Source, k: int, seed: int, viewing: str) -> list[methods.MethodResult]:
     """Every method of :data:`~kmeans_lib.methods.METHODS` on the picture at ``k``, measured.
 
     Only the small previews are kept: at 12 MP each method's full label map
@@ -626,50 +654,87 @@ def comparison(source: Source, k: int, seed: int) -> list[methods.MethodResult]:
             progress=progress,
             # The colours the other pages counted, when the methods see the same picture.
             colours=colours(source) if picture is image(source) else None,
+            viewing=viewing,
         ),
     )
 
 
 @shared()
-def comparison_previews(source: Source, k: int, seed: int) -> list[bytes | None]:
+def comparison_previews(source: Source, k: int, seed: int, viewing: str) -> list[bytes | None]:
     """Each method's small redraw as a PNG (None for a method that did not run)."""
     return [
         None if result.preview is None else encode_png(result.preview.pixels, result.preview.opaque)
-        for result in comparison(source, k, seed)
+        for result in comparison(source, k, seed, viewing)
     ]
 
 
 @shared()
-def comparison_table(source: Source, k: int, seed: int) -> pd.DataFrame:
+def comparison_table(source: Source, k: int, seed: int, viewing: str) -> pd.DataFrame:
     """The measured methods as a sortable table."""
-    return methods.comparison_frame(comparison(source, k, seed))
+    return methods.comparison_frame(comparison(source, k, seed, viewing))
 
 
 @shared()
-def comparison_figure(source: Source, k: int, seed: int) -> go.Figure:
+def comparison_figure(source: Source, k: int, seed: int, viewing: str) -> go.Figure:
     """PSNR against time for every method that ran."""
-    return figures.methods_figure(comparison(source, k, seed))
+    return figures.methods_figure(comparison(source, k, seed, viewing))
 
 
 # --- points: a picture's colours or a table's rows ----------------------------------------
 
 
+class _Refusal(str):
+    """The message of a file's refusal, stored in place of a result.
+
+    A refused upload stays on the page through every rerun (each widget change):
+    storing its refusal, as a result is stored, keeps it from being read and
+    scanned again each time. Only the message is kept, never the exception,
+    whose traceback would hold the file's bytes.
+    """
+
+
+def _refusal_or(read: Callable[[], T]) -> T | _Refusal:
+    """``read()``, or the refusal it raised."""
+    try:
+        return read()
+    except InputError as error:
+        return _Refusal(str(error))
+
+
+def _unless_refused(result: T | _Refusal) -> T:
+    """The stored result, or its refusal raised anew."""
+    if isinstance(result, _Refusal):
+        raise InputError(str(result))
+    return result
+
+
 @shared(reading=True)
+def _table_sheets(source: Source) -> tuple[str, ...] | _Refusal:
+    return () if source.data is None else _refusal_or(lambda: tabular.sheet_names(source.data))
+
+
 def table_sheets(source: Source) -> tuple[str, ...]:
-    """An uploaded workbook's sheet names; empty for a sample or a text file."""
-    return () if source.data is None else tabular.sheet_names(source.data)
+    """An uploaded workbook's sheet names; empty for a sample or a text file.
+
+    Raises InputError for a workbook that cannot be used (the refusal is stored).
+    """
+    return _unless_refused(_table_sheets(source))
 
 
 @shared("Reading the table…", reading=True)
-def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
-    """A built-in sample table or an uploaded CSV or workbook sheet.
-
-    Raises InputError for a file that cannot be used.
-    """
+def _table(source: Source, sheet: str | None = None) -> tabular.TableFile | _Refusal:
     if source.data is None:
         frame = tabular.load_table_sample(source.name)
         return tabular.TableFile(frame, f"The {source.name} sample table from scikit-learn.")
-    return tabular.read_table(source.data, sheet=sheet)
+    return _refusal_or(lambda: tabular.read_table(source.data, sheet=sheet))
+
+
+def table(source: Source, sheet: str | None = None) -> tabular.TableFile:
+    """A built-in sample table or an uploaded CSV or workbook sheet.
+
+    Raises InputError for a file that cannot be used (the refusal is stored).
+    """
+    return _unless_refused(_table(source, sheet))
 
 
 @shared(reading=True)
@@ -749,6 +814,27 @@ def smallest_unnoticeable_k(
             points(PicturePoints(source, space)),
             colours(source),
             threshold=threshold,
+            colour_space=space,
+            random_state=seed,
+            progress=progress,
+        ),
+    )
+
+
+@shared()
+def smallest_k_seen(
+    source: Source, space: str, seed: int, viewing: str, threshold: float
+) -> eye_test.EyeTest:
+    """The smallest k whose redraw is hard to tell from the picture at ``viewing`` (mean FLIP
+    at most ``threshold``)."""
+    return _with_progress(
+        "Searching for the smallest k that is hard to tell apart…",
+        lambda progress: eye_test.smallest_k_seen(
+            image(source),
+            points(PicturePoints(source, space)),
+            colours(source),
+            threshold=threshold,
+            viewing=viewing,
             colour_space=space,
             random_state=seed,
             progress=progress,

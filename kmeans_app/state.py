@@ -1,7 +1,7 @@
-"""The shared sidebar: picture, k, colour space and seed.
+"""The shared sidebar: picture, k, colour space, seed and viewing distance.
 
 The settings live in ``st.session_state`` under the widgets' keys and are mirrored
-in ``st.query_params`` (``image``, ``k``, ``space``, ``seed``), so a copied link
+in ``st.query_params`` (``image``, ``k``, ``space``, ``seed``, ``viewing``), so a copied link
 opens the same view. The URL is read once, on a session's first run.
 """
 
@@ -23,6 +23,7 @@ from kmeans_lib.colour_space import COLOUR_SPACES
 from kmeans_lib.errors import InputError
 from kmeans_lib.escape import one_line
 from kmeans_lib.images import sample_names
+from kmeans_lib.perception import DEFAULT_VIEWING, VIEWINGS
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -53,18 +54,22 @@ SPACE_LABELS = {
 
 @dataclass(frozen=True)
 class Settings:
-    """What the sidebar chose: the picture, k, the colour space and the seed."""
+    """What the sidebar chose: the picture, k, the colour space, the seed and the
+    viewing distance (a key of :data:`kmeans_lib.perception.VIEWINGS`)."""
 
     picture: Source
     k: int
     space: str
     seed: int
+    viewing: str = DEFAULT_VIEWING
 
 
 def current() -> Settings:
     """The settings of this run, as the sidebar left them in session state."""
     state = st.session_state
-    return Settings(state.picture, int(state.k_number), state.colour_space, int(state.seed))
+    return Settings(
+        state.picture, int(state.k_number), state.colour_space, int(state.seed), state.viewing
+    )
 
 
 def settle() -> None:
@@ -148,6 +153,11 @@ def _initialise() -> list[str]:
     if space not in COLOUR_SPACES:
         notices.append(f"The colour space “{quoted(space)}” is unknown; use rgb or lab.")
         space = DEFAULT_SPACE
+    viewing = st.query_params.get("viewing", DEFAULT_VIEWING)
+    if viewing not in VIEWINGS:
+        names = ", ".join(VIEWINGS)
+        notices.append(f"The viewing distance “{quoted(viewing)}” is unknown; use {names}.")
+        viewing = DEFAULT_VIEWING
     k = _int_param("k", 1, MAX_K, notices)
     seed = _int_param("seed", 0, MAX_SEED, notices)
 
@@ -156,6 +166,7 @@ def _initialise() -> list[str]:
     state.picture = Source.sample(image)
     state.colour_space = space
     state.seed = DEFAULT_SEED if seed is None else seed
+    state.viewing = viewing
     set_k(DEFAULT_K if k is None else k)
     return notices
 
@@ -263,6 +274,8 @@ def _write_url(settings: Settings) -> None:
         wanted["image"] = settings.picture.sample_name
     if settings.seed != DEFAULT_SEED:
         wanted["seed"] = str(settings.seed)
+    if settings.viewing != DEFAULT_VIEWING:
+        wanted["viewing"] = settings.viewing
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -317,6 +330,15 @@ def sidebar(picture_controls: bool = True) -> tuple[Settings, list[str]]:
                 key="seed",
                 help="k-means starts from randomly picked colours. The same seed always "
                 "gives the same palette; another seed may give a slightly different one.",
+            )
+            st.selectbox(
+                "Viewing distance",
+                tuple(VIEWINGS),
+                format_func=lambda name: VIEWINGS[name].label.capitalize(),
+                key="viewing",
+                help="Where the picture would be seen: how visible a difference is depends "
+                "on how large the picture looks from there. Redraw's visible-difference "
+                "measure (FLIP) uses it.",
             )
     settings = current()
     _write_url(settings)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, BinaryIO
 
+import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
@@ -19,6 +20,8 @@ from kmeans_app.state import Settings
 from kmeans_lib import eye_test
 from kmeans_lib.colour_space import hex_codes
 from kmeans_lib.errors import InputError
+from kmeans_lib.images import encode_png
+from kmeans_lib.perception import VIEWINGS, heat_map
 from kmeans_lib.steps import STARTS
 
 if TYPE_CHECKING:
@@ -79,6 +82,7 @@ PER_K_FORMATS = {
 METHOD_FORMATS = {
     "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
     "Mean ΔE": st.column_config.NumberColumn(format="%.2f"),
+    "Visible difference (FLIP)": st.column_config.NumberColumn(format="%.3f"),
     "Time (s)": st.column_config.NumberColumn(format="%.2f"),
     "Palette PNG (kB)": st.column_config.NumberColumn(format="%.0f"),
 }
@@ -108,8 +112,9 @@ def file_size_comparison(source: Source, k: int, space: str, seed: int) -> str:
     )
 
 
-def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
-    """The plain and dithered redraws' middles at 100%, and what dithering changed."""
+def dither_comparison(source: Source, k: int, space: str, seed: int, viewing: str) -> None:
+    """The plain and dithered redraws' middles at 100%, and what dithering changed
+    (FLIP at ``viewing``)."""
     plain_crop, dithered_crop = cache.dither_crops(source, k, space, seed)
     left, right = st.columns(2)
     left.image(
@@ -119,6 +124,10 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
     plain, dithered = (
         cache.quality(source, k, space, seed),
         cache.dithered_quality(source, k, space, seed),
+    )
+    plain_flip, dithered_flip = (
+        cache.flip(source, k, space, seed, viewing).mean,
+        cache.dithered_flip(source, k, space, seed, viewing).mean,
     )
     dithered_size = cache.dithered_png_size(source, k, space, seed)
     try:
@@ -130,6 +139,7 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
             "": ["Plain", "Dithered"],
             "PSNR (dB)": [round(plain.psnr, 2), round(dithered.psnr, 2)],
             "Mean ΔE": [round(plain.mean_delta_e, 2), round(dithered.mean_delta_e, 2)],
+            "Visible difference (FLIP)": [round(plain_flip, 3), round(dithered_flip, 3)],
             "Palette PNG": [
                 None if plain_size is None else file_size(plain_size),
                 file_size(dithered_size),
@@ -146,12 +156,33 @@ def dither_comparison(source: Source, k: int, space: str, seed: int) -> None:
         f"{'larger' if dithered_size >= plain_size else 'the size'}, because fine patterns "
         "compress worse than flat areas."
     )
+    distance = VIEWINGS[viewing].label
     st.markdown(
         f"Measured here: dithering moves PSNR from {plain.psnr:.1f} to {dithered.psnr:.1f} dB "
-        f"and the mean ΔE from {plain.mean_delta_e:.1f} to {dithered.mean_delta_e:.1f}: pixel "
-        "by pixel each colour may be further off, but from a little distance the mix looks "
-        f"smoother, with fewer visible bands.{size_words}"
+        f"and the mean ΔE from {plain.mean_delta_e:.1f} to {dithered.mean_delta_e:.1f}, and "
+        f"the visible difference at {distance} from {plain_flip:.3f} to {dithered_flip:.3f}. "
+        "PSNR and ΔE compare each pixel on its own, and a dithered pixel is often further "
+        "off; FLIP blurs what the eye cannot resolve from that distance, as the eye does, so "
+        f"it sees the mix of colours as the shade in between.{size_words}"
     )
+
+
+def flip_heat_map(source: Source, k: int, space: str, seed: int, viewing: str) -> None:
+    """The redraw's FLIP heat map at ``viewing``, with its colour scale in words."""
+    st.image(
+        cache.flip_heat_map(source, k, space, seed, viewing),
+        caption=f"Where a difference is visible at {VIEWINGS[viewing].label}",
+        output_format="PNG",
+    )
+    st.image(_FLIP_SCALE, output_format="PNG", width="stretch")
+    st.caption(
+        "Colour scale, left to right: black = no visible difference, through purple and "
+        "orange, to light yellow = as different as can be."
+    )
+
+
+# The heat map's colours from 0 (left) to 1 (right).
+_FLIP_SCALE = encode_png(heat_map(np.tile(np.linspace(0, 1, 256, dtype=np.float32), (12, 1))))
 
 
 def swatches(hex_codes: Sequence[str], shares: Sequence[float]) -> None:
@@ -380,20 +411,51 @@ def choose_k_panel(
     )
 
 
-def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int], None]) -> None:
+EYE_MEASURES = {
+    "flip": "How visible the difference is from where it is seen (FLIP)",
+    "delta_e": "The colour difference, pixel by pixel (mean ΔE)",
+}
+
+
+def eye_test_panel(
+    source: Source, space: str, seed: int, viewing: str, use_k: Callable[[int], None]
+) -> None:
     """The smallest k that passes the eye test, with its redraw and a button to use it."""
-    threshold = st.slider(
-        "Just-noticeable difference (mean ΔE)",
-        eye_test.MIN_THRESHOLD,
-        eye_test.MAX_THRESHOLD,
-        eye_test.JUST_NOTICEABLE,
-        step=0.1,
-        key="eye_threshold",
-        help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
-        "lower is stricter.",
+    distance = VIEWINGS[viewing].label
+    measure = st.radio(
+        "Measure the difference as",
+        tuple(EYE_MEASURES),
+        format_func=EYE_MEASURES.get,
+        key="eye_measure",
+        help=f"FLIP blurs what the eye cannot resolve at {distance} (the viewing distance "
+        "is in the sidebar, Advanced); ΔE compares every pixel on its own, which is much "
+        "stricter.",
     )
-    # On request: the search fits up to a dozen k, and Choose k's first visit
-    # should show the elbow without waiting for it. Once asked, it stays on.
+    if measure == "flip":
+        threshold = st.slider(
+            "Hard to tell apart at a visible difference (mean FLIP) of at most",
+            eye_test.MIN_FLIP_THRESHOLD,
+            eye_test.MAX_FLIP_THRESHOLD,
+            eye_test.HARD_TO_TELL,
+            step=0.01,
+            key="eye_flip_threshold",
+            help=f"0 = no visible difference, 1 = as different as can be. {eye_test.HARD_TO_TELL} "
+            "is about what an everyday JPEG (quality 50 to 75) leaves on the sample photos; "
+            "lower is stricter.",
+        )
+    else:
+        threshold = st.slider(
+            "Just-noticeable difference (mean ΔE)",
+            eye_test.MIN_THRESHOLD,
+            eye_test.MAX_THRESHOLD,
+            eye_test.JUST_NOTICEABLE,
+            step=0.1,
+            key="eye_threshold",
+            help="A mean CIEDE2000 difference of about 2.3 is often quoted as just noticeable; "
+            "lower is stricter.",
+        )
+    # On request: the search fits several k, and Choose k's first visit should
+    # show the elbow without waiting for it. Once asked, it stays on.
     if not st.session_state.get("eye_test_on"):
         st.button(
             "Find this k",
@@ -402,20 +464,26 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
             kwargs={"eye_test_on": True},
         )
         return
-    found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+    if measure == "flip":
+        found = cache.smallest_k_seen(source, space, seed, viewing, round(threshold, 2))
+        within = f"a visible difference (mean FLIP) of {threshold:.2f} at {distance}"
+        value = f"mean FLIP {found.values[found.max_k]:.3f}"
+    else:
+        found = cache.smallest_unnoticeable_k(source, space, seed, round(threshold, 1))
+        within = f"a mean ΔE of {threshold:.1f}"
+        value = f"mean ΔE {found.values[found.max_k]:.1f}"
     n_colours = f"{found.n_colours:,}"
     if found.k is None:
         st.info(
-            f"No k up to {found.max_k} brings the redraw within a mean ΔE of {threshold:.1f}: "
-            f"even {found.max_k} colours (mean ΔE {found.delta_e[found.max_k]:.1f}) can be told "
-            f"from the original's {n_colours}. Try a larger threshold, or the CIELAB colour space."
+            f"No k up to {found.max_k} brings the redraw within {within}: even {found.max_k} "
+            f"colours ({value}) can be told from the original's {n_colours}. Try a larger "
+            "threshold, or the CIELAB colour space."
         )
         return
     k = found.k
     st.success(
-        f"From k = {k} on, the redraw differs from the original by less than a just-noticeable "
-        f"difference on average (mean ΔE at most {threshold:.1f}): {k} colours instead of "
-        f"{n_colours}."
+        f"From k = {k} on, the redraw is hard to tell from the original (within {within}): "
+        f"{k} colours instead of {n_colours}."
     )
     st.button(f"Use k = {k}", key="use_eye_k", type="primary", on_click=use_k, args=(k,))
     left, right = st.columns(2)
@@ -425,10 +493,16 @@ def eye_test_panel(source: Source, space: str, seed: int, use_k: Callable[[int],
         caption=f"Redrawn with k = {k}",
         output_format="PNG",
     )
+    how = (
+        f"on the picture as seen at {distance} ({found.sample_size:,} pixels), to within "
+        f"{eye_test.FLIP_PRECISION:.0%} of k"
+        if measure == "flip"
+        else f"on {found.sample_size:,} random pixels"
+    )
     st.caption(
-        f"Each k tried was measured on {found.sample_size:,} random pixels, from a quick fit "
-        f"of the picture's colour histogram: {len(found.delta_e)} values of k in "
-        f"{found.seconds:.1f} s. The redraw shown is the full fit, usually a little closer."
+        f"Each k tried was measured {how}, from a quick fit of the picture's colour histogram: "
+        f"{len(found.values)} values of k in {found.seconds:.1f} s. The redraw shown is the "
+        "full fit, usually a little closer."
     )
 
 

@@ -58,6 +58,7 @@ from kmeans_lib.clustering import (
     check_k,
     fit_kmeans,
     image_points,
+    one_thread,
     quantize,
 )
 from kmeans_lib.colour_space import (
@@ -319,7 +320,11 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     """One picture's palette, the quality of its redraw, and its redraw file.
 
     The palette is ``quantize(load_image(path), options.k, ...)``'s, so the
-    same as one picture's in the app or the library.
+    same as one picture's in the app or the library. The k-means runs on one
+    thread (:func:`~kmeans_lib.clustering.one_thread`; pictures run side by
+    side instead), so a record is the same whatever the engine, ``--jobs`` or
+    the machine's number of CPUs: on more threads a fit of over 200,000
+    colours can end a rounding away, a palette colour one level apart.
 
     Parameters
     ----------
@@ -336,12 +341,13 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     started = time.perf_counter()
     try:
         image = read_picture(path, options)
-        quantization = quantize(
-            image,
-            options.k,
-            colour_space=options.colour_space,
-            random_state=options.random_state,
-        )
+        with one_thread():
+            quantization = quantize(
+                image,
+                options.k,
+                colour_space=options.colour_space,
+                random_state=options.random_state,
+            )
     except Exception as error:  # noqa: BLE001
         return _failure(path, error, started, PICTURE_ERROR)
     return _finish(path, image, quantization, options, started, redraw_to)
@@ -531,25 +537,47 @@ class LocalEngine:
     jobs : int, default 1
         Pictures worked on at once. Each worker gets an equal share of the CPUs
         for its k-means threads.
+    start_method : {"spawn", "fork", "forkserver"}, default "spawn"
+        How worker processes start. "spawn", a fresh interpreter per worker,
+        is safe anywhere and the same on every operating system, but each
+        worker imports the library again (about 1.2 s of CPU). "fork" starts
+        them at once with the library already imported; use it only on Linux,
+        from a process that has run no k-means or other threaded work yet and
+        before any thread is started (OpenMP and a thread holding a lock do not
+        survive a fork), and call :meth:`start` at that point, as the
+        ``kmeans-colours`` command does.
     """
 
-    def __init__(self, jobs: int = 1) -> None:
+    def __init__(self, jobs: int = 1, start_method: str = "spawn") -> None:
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise InputError(f"The number of jobs must be a whole number from 1 up; got {jobs!r}.")
+        if start_method not in multiprocessing.get_all_start_methods():
+            raise InputError(
+                f"Worker processes can be started by "
+                f"{', '.join(multiprocessing.get_all_start_methods())} here; got {start_method!r}."
+            )
         self.jobs = jobs
+        self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> LocalEngine:
+        """Start the worker processes now (else they start with the first task); returns self."""
+        if self.jobs > 1:
+            self._executor()
+        return self
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # "spawn": a fresh interpreter per worker, never a fork of a process
-            # that runs threads (the progress bar's, numpy's), and the same on
-            # every operating system.
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_limit_threads,
                 initargs=(max(1, cpu_count() // self.jobs),),
             )
+            # A pool starts its processes as tasks arrive (with "fork", all at
+            # the first): a no-op task each starts them now.
+            for _ in range(self.jobs):
+                self._pool.submit(os.getpid)
         return self._pool
 
     def map(self, function: Callable[..., R], items: Sequence[tuple]) -> Iterator[tuple[int, R]]:

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from rich.console import Console
@@ -160,7 +161,7 @@ def _add_many_options(parser: argparse.ArgumentParser) -> None:
         choices=("local", "dask"),
         default="local",
         help="local: this computer (the default); dask: a running Dask cluster "
-        "(needs --scheduler and the dask extra: pip install 'kmeans-colours[dask]')",
+        "(needs --scheduler and Dask: pip install 'dask[distributed]')",
     )
     parser.add_argument(
         "--scheduler",
@@ -417,7 +418,10 @@ def _engine(args: argparse.Namespace) -> Engine:
     if args.engine == "local":
         if args.scheduler:
             raise CommandError("--scheduler goes with --engine dask.")
-        return LocalEngine(args.jobs)
+        # Linux: fork the workers, before any thread or k-means runs in this
+        # process, so that they start with the library imported (see LocalEngine).
+        method = "fork" if sys.platform == "linux" else "spawn"
+        return LocalEngine(args.jobs, start_method=method).start()
     if not args.scheduler:
         raise CommandError(
             "--engine dask needs --scheduler ADDRESS: the address of a running Dask "
@@ -428,8 +432,8 @@ def _engine(args: argparse.Namespace) -> Engine:
     except ImportError as error:
         raise CommandError(
             "--engine dask needs Dask, which is not installed here. Install it with "
-            "pip install 'kmeans-colours[dask]' (or pip install 'dask[distributed]'), "
-            f"then run the command again. ({error})"
+            "pip install 'dask[distributed]' (or install this package with its dask extra, "
+            f"pip install '<its folder>[dask]'), then run the command again. ({error})"
         ) from error
     return DaskEngine(args.scheduler)
 
@@ -472,22 +476,42 @@ def _redraw_paths(pictures: list[FoundPicture], folder: str | None) -> list[str 
     return paths
 
 
+def _task_path(path: str | None) -> str | None:
+    """A path as the tasks get it: absolute, so that on a Dask worker started in another
+    folder it names the same file (on a shared disk). The local engine gets the same paths,
+    so both engines' records, errors included, are the same."""
+    return None if path is None else os.path.abspath(path)
+
+
+def _as_given(record: PictureRecord, picture: FoundPicture, redraw: str | None) -> PictureRecord:
+    """A task's record with the picture's path, and its redraw's, as given or found."""
+    return replace(record, path=picture.path, redraw=redraw if record.redraw else None)
+
+
 def _run_tasks(
     engine: Engine,
     function: Callable[..., PictureRecord],
-    items: Sequence[tuple],
+    pictures: list[FoundPicture],
+    arguments: tuple,
+    redraws: list[str | None],
     description: str,
     on_record: Callable[[int, PictureRecord], None],
     keep_going: bool = True,
 ) -> tuple[int, int]:
-    """Run ``function`` on every item under a progress bar; (pictures done, pictures failed).
+    """``function(picture, *arguments, redraw)`` for every picture under a progress bar;
+    (pictures done, pictures failed). ``on_record`` gets each record with the paths as given.
 
     Raises RunStopped for a redraw that cannot be written unless ``keep_going``.
     """
+    items = [
+        (_task_path(p.path), *arguments, _task_path(redraw))
+        for p, redraw in zip(pictures, redraws, strict=True)
+    ]
     n_ok = n_failed = 0
     with _progress(description) as progress:
         task = progress.add_task(description, total=len(items))
         for index, record in engine.map(function, items):
+            record = _as_given(record, pictures[index], redraws[index])
             on_record(index, record)
             if record.ok:
                 n_ok += 1
@@ -520,12 +544,14 @@ def _run_batch(args: argparse.Namespace) -> int:
         pictures = todo
     redraws = _redraw_paths(pictures, args.redraw_dir)
     names = output_names(pictures, ".json")
-    items = [(p.path, options, redraw) for p, redraw in zip(pictures, redraws, strict=True)]
-    with writer, _engine(args) as engine:
+    # The engine first: a scheduler that cannot be reached leaves OUT as it was.
+    with _engine(args) as engine, writer:
         n_ok, n_failed = _run_tasks(
             engine,
             palette_record,
-            items,
+            pictures,
+            (options,),
+            redraws,
             "Palettes",
             lambda index, record: writer.write(record, names[index]),
             keep_going=args.keep_going,
@@ -542,17 +568,19 @@ def _run_shared_palette(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         with err.status(f"Counting the colours of {len(pictures)} pictures…"):
             histogram = engine.tree_reduce(
-                colour_histogram, [(p.path, options) for p in pictures], add_histograms
+                colour_histogram, [(_task_path(p.path), options) for p in pictures], add_histograms
             )
-        for path, error in histogram.errors:
-            _say("Skipped", "yellow", f"{path}: {error}")
+        given = {_task_path(p.path): p.path for p in pictures}
+        # Sorted: the errors come in the order the pictures were counted, which varies.
+        for path, error in sorted(histogram.errors):
+            _say("Skipped", "yellow", f"{given[path]}: {error}")
         if histogram.n_pictures == 0:
             return EXIT_ALL_FAILED
         shared = fit_shared_palette(histogram, args.k, args.space, args.seed)
         n_failed = len(histogram.errors)
         if args.apply:
-            counted = {path for path, _ in histogram.errors}
-            pictures = [p for p in pictures if p.path not in counted]
+            failed = {path for path, _ in histogram.errors}
+            pictures = [p for p in pictures if _task_path(p.path) not in failed]
             n_ok, n_applied_failed = _apply(engine, pictures, shared, options, args.apply)
             n_failed += n_applied_failed
         else:
@@ -578,13 +606,14 @@ def _apply(
 ) -> tuple[int, int]:
     """Redraw every picture with the shared palette into ``folder``; (done, failed)."""
     redraws = _redraw_paths(pictures, folder)
-    items = [(p.path, shared, options, redraw) for p, redraw in zip(pictures, redraws, strict=True)]
 
     def on_record(_: int, record: PictureRecord) -> None:
         if not record.ok:
             _say("Failed", "yellow", f"{record.path}: {record.error}")
 
-    return _run_tasks(engine, apply_palette, items, "Redraws", on_record)
+    return _run_tasks(
+        engine, apply_palette, pictures, (shared, options), redraws, "Redraws", on_record
+    )
 
 
 _COMMANDS = {

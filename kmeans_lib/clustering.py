@@ -361,6 +361,17 @@ def _threads_for(n_points: int):
     return _THREADPOOLS.limit(limits=1 if n_points < PARALLEL_MIN_POINTS else None)
 
 
+def one_thread():
+    """A context in which k-means (OpenMP) and BLAS run on one thread.
+
+    scikit-learn's Lloyd steps add up each thread's part of the sums, so a fit
+    on two threads can end a rounding away from one on a single thread, and a
+    palette colour one level apart. Within this context a fit is the same
+    whatever the number of CPUs or of other jobs beside it.
+    """
+    return _THREADPOOLS.limit(limits=1)
+
+
 def check_n_jobs(n_jobs: int | None) -> int:
     """Threads for ``n_jobs`` as scikit-learn reads it: None is 1, -1 every CPU."""
     if n_jobs is None:

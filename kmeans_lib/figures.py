@@ -492,10 +492,10 @@ def methods_figure(results: Sequence[MethodResult]) -> go.Figure:
             mode="markers+text",
             text=[result.name for result in ran],
             textposition="top center",
-            customdata=[result.quality.mean_delta_e for result in ran],
+            customdata=[[result.quality.mean_delta_e, result.flip] for result in ran],
             marker=dict(size=12, line=dict(width=1, color=_EDGE)),
-            hovertemplate="%{text}<br>%{y:.2f} dB, mean ΔE %{customdata:.2f}, "
-            "%{x:.2f} s<extra></extra>",
+            hovertemplate="%{text}<br>%{y:.2f} dB, mean ΔE %{customdata[0]:.2f}, "
+            "visible difference (FLIP) %{customdata[1]:.3f}, %{x:.2f} s<extra></extra>",
         )
     )
     figure.update_layout(

@@ -30,13 +30,12 @@ from kmeans_lib.clustering import WeightedPoints
 from kmeans_lib.errors import InputError
 from kmeans_lib.selection import sample_points
 from kmeans_lib.workbook_scan import (
-    MANIFEST,
-    SHEET_TYPE,
-    STYLES_PART,
-    STYLES_TYPE,
-    TEXTS_TYPE,
-    content_types,
+    Limits,
+    PartIndex,
+    damaged,
     scan_part,
+    sheet_paths,
+    workbook_folder,
 )
 
 SCALINGS = ("none", "standard", "minmax")
@@ -44,37 +43,45 @@ MAX_TABLE_ROWS = 200_000
 MAX_TABLE_BYTES = 50_000_000
 # An Excel workbook is a zip archive: its unpacked parts are bounded too (a 200,000 x 10
 # sheet of full-precision numbers unpacks to about 90 MB), so a small "zip bomb" cannot
-# make the server parse gigabytes.
+# make the server unpack gigabytes.
 MAX_WORKBOOK_UNPACKED_BYTES = 150_000_000
-# openpyxl holds a workbook's whole table of texts (its shared strings) in memory, as
-# Python strings that take several times their XML's size: that part, found by its
-# content type as openpyxl finds it, has a lower bound.
-MAX_WORKBOOK_TEXT_BYTES = 20_000_000
 # Columns: no table of measurements that people cluster by picking columns from a list
 # comes near a thousand (iris has 4, wine 13; LibreOffice Calc stopped at 1,024 columns
 # until 2022). A 1 MB CSV of 100,000 columns made pandas allocate 467 MB.
 MAX_TABLE_COLUMNS = 1_000
 # Cells, rows x columns of the table as read: the 200,000-row limit times 10 columns,
-# 16 MB of numbers. It bounds wide tables' rows (2,000 rows at 1,000 columns).
+# 16 MB of numbers. It bounds wide tables' rows (2,000 rows at 1,000 columns). In a
+# workbook it bounds the sheet's used range, from A1 to the last row and column that hold
+# a value, header row aside: calamine allocates that whole range (32 bytes a cell) however
+# few cells hold values, and pandas pads every row to its width, so one cell far to the
+# right or far down must not multiply the table.
 MAX_TABLE_CELLS = 2_000_000
 # Characters on one line of text: 1,000 columns of 100 characters. A longer line is no
 # table row (a 20 MB line of "1," would be ten million columns); checked before the
 # separator is guessed. Text in quotes may span lines, and each line counts on its own.
 MAX_LINE_CHARS = 100_000
-# A workbook's sheets: openpyxl builds each one, about a third of a millisecond apiece.
+# A workbook's sheets: calamine lists them all on opening, and each is a choice in a list.
 MAX_WORKBOOK_SHEETS = 1_000
-# XML elements of each workbook part that openpyxl parses, by the part's content type
-# (its styles part also by its fixed name, which is how openpyxl finds it). Each part is
-# read as a stream and given up at its limit, before openpyxl sees the workbook; any DTD
-# is refused, so no entity can expand. openpyxl builds a Python object for every style
-# element (about 35 us each: 20,000 take 0.7 s; Excel's own limit is 64,000 formats and
-# a workbook rarely has a few hundred), and for every text of the shared strings (about
-# 17 us each: 500,000 texts, one in each cell of a 50,000 x 10 table, take 8 s). A sheet
-# of numbers is about two elements per cell: 1.5 million holds a 50,000 x 10 table
-# (1.05 million elements, which openpyxl reads in about 11 s) with room to spare, and
-# the sheets' scan stops there in about 0.8 s. Parts openpyxl does not parse in read-only mode
-# (charts, drawings, images) are bounded by MAX_WORKBOOK_UNPACKED_BYTES alone.
-MAX_STYLE_ELEMENTS = 20_000
+# Characters of text in the sheet read and in the workbook's table of texts (its shared
+# strings), which calamine holds whole as Rust strings from the moment the workbook is
+# opened, and pandas again as Python strings: a text cell of 10 million characters costs
+# about 30 MB, as the same cell in a CSV does. Ten million characters are 500,000 cells
+# of 20 characters, far more text than a table of numbers holds. Numbers do not count
+# (the first 64 characters of each value or formula are free).
+MAX_SHEET_TEXT_CHARS = 10_000_000
+# XML elements of each workbook part that calamine parses, found as calamine finds them
+# (see kmeans_lib.workbook_scan). Each part is read as a stream with expat and given up
+# at its limit, before calamine sees the workbook; any DTD is refused, so no entity can
+# expand. calamine parses quickly (about a microsecond an element) but keeps a record
+# of each format in the styles part and a string of each text of the shared strings:
+# Excel's own limit is 64,000 formats and a workbook rarely has a few hundred, and
+# 1,000,000 elements of texts hold a text in each cell of a 50,000 x 10 table. A sheet of
+# numbers is about two elements per cell: 1.5 million hold a 50,000 x 10 table (1.05
+# million elements, which calamine and pandas read in about 1 s) with room to spare,
+# and the scan stops there in under half a second. Only the sheet read is scanned, as
+# calamine parses only that one; parts calamine does not parse (charts, drawings,
+# images, the manifest) are bounded by MAX_WORKBOOK_UNPACKED_BYTES alone.
+MAX_STYLE_ELEMENTS = 200_000
 MAX_TEXT_ELEMENTS = 1_000_000
 MAX_SHEET_ELEMENTS = 1_500_000
 MAX_PART_ELEMENTS = 200_000
@@ -409,8 +416,25 @@ def _checked(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
     return frame
 
 
-def _workbook_parts(data: bytes) -> list[str]:
-    """The part names of an Excel workbook, after refusing what this app cannot read."""
+@dataclasses.dataclass
+class _Workbook:
+    """A workbook's parts as calamine finds them, after the checks of those it reads on opening."""
+
+    archive: zipfile.ZipFile
+    parts: PartIndex
+    relationships: dict[str, dict[str, tuple[str, str]]]  # by folder: Id -> (Target, Type)
+    sheets: list[tuple[str, str, str]]  # (name, folder, relationship Id)
+    text: int
+
+
+def _scan_workbook(data: bytes) -> _Workbook:
+    """Refuse what this app cannot read, then check every part calamine reads on opening.
+
+    Those are the package's relationships, the table of texts (shared strings), the
+    formatting (styles), the workbook's relationships and the workbook part with its
+    list of sheets; each sheet is checked only when it is read (:func:`_scan_sheet`),
+    as calamine parses only the sheet asked for.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -419,89 +443,83 @@ def _workbook_parts(data: bytes) -> list[str]:
             "This file looks like an Excel workbook but is damaged. Open it in your "
             "spreadsheet program, save it again as .xlsx and upload that."
         ) from error
-    names = [info.filename for info in infos]
-    if "xl/vbaProject.bin" in names:
+    parts = PartIndex(infos)
+    if any(info.filename.lower().endswith("vbaproject.bin") for info in infos):
         raise InputError(
             "This workbook contains macros (.xlsm), which this app does not open. "
             "Save it as an Excel workbook without macros (.xlsx) or as CSV and upload that."
         )
-    if "xl/workbook.xml" not in names:
-        raise InputError(
-            "This file is a zip archive but not an Excel workbook (.xlsx). Save the table "
-            "as .xlsx or as CSV and upload that."
-        )
-    sizes = {info.filename: info.file_size for info in infos}
-    if sum(sizes.values()) > MAX_WORKBOOK_UNPACKED_BYTES:
+    if sum(info.file_size for info in infos) > MAX_WORKBOOK_UNPACKED_BYTES:
         raise InputError(
             f"This workbook unpacks to more than {MAX_WORKBOOK_UNPACKED_BYTES / 1e6:,.0f} MB. "
             "Upload a smaller table, for example one sheet or a sample of its rows."
         )
-    _scan_parts(archive, infos)
-    return names
-
-
-# Element limit and plain name of a workbook part, by content type (see MAX_STYLE_ELEMENTS).
-_PART_LIMITS = {
-    STYLES_TYPE: (MAX_STYLE_ELEMENTS, "formatting"),
-    TEXTS_TYPE: (MAX_TEXT_ELEMENTS, "table of texts"),
-}
-_OTHER_PART = (MAX_PART_ELEMENTS, "structure")
-
-
-def _scan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, what: str, counted=0):
-    """:func:`scan_part` with this module's column and cell limits.
-
-    Rows count up to the row limit (pandas reads no further), whatever a
-    caller's ``max_rows``: the check runs once per workbook, for any sheet.
-    """
-    return scan_part(
-        archive,
-        info,
-        limit,
-        what,
-        counted,
-        max_columns=MAX_TABLE_COLUMNS,
-        max_cells=MAX_TABLE_CELLS,
-        row_cap=MAX_TABLE_ROWS + 2,
-    )
-
-
-def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse a workbook any part of which passes its limit.
-
-    The manifest goes first, to learn the parts' content types. Every sheet is
-    scanned, not only the one read: opening a workbook, openpyxl parses each
-    sheet up to its size (all of it when the sheet does not state its size).
-    The sheets share one element limit.
-    """
-    by_name = {info.filename: info for info in infos}
-    manifest = by_name.get(MANIFEST)
-    if manifest is None:
-        return
-    _scan(archive, manifest, *_OTHER_PART)
-    types = content_types(archive, manifest)
-    sheets = sheet_elements = 0
-    for info in infos:
-        kind = STYLES_TYPE if info.filename == STYLES_PART else types.get(info.filename)
-        if info is manifest:
-            continue
-        if kind == TEXTS_TYPE and info.file_size > MAX_WORKBOOK_TEXT_BYTES:
-            raise InputError(
-                f"This workbook holds more than {MAX_WORKBOOK_TEXT_BYTES / 1e6:,.0f} MB of "
-                "text. Save only the columns of numbers (and a few of text) as .xlsx or CSV "
-                "and upload that."
-            )
-        if kind == SHEET_TYPE:
-            scan = _scan(archive, info, MAX_SHEET_ELEMENTS, "sheets", sheet_elements)
-            sheet_elements = scan.elements
-        else:
-            scan = _scan(archive, info, *_PART_LIMITS.get(kind, _OTHER_PART))
-        sheets += scan.sheets
-    if sheets > MAX_WORKBOOK_SHEETS:
+    package: dict[str, tuple[str, str]] = {}
+    for info in parts.find("_rels/.rels"):
+        package.update(_scan(archive, info, *_OTHER_PART).relationships)
+    # calamine 0.36 and later take the workbook's folder from _rels/.rels; earlier ones
+    # read xl/ whatever it says: both are checked when they differ.
+    folders = [
+        folder
+        for folder in dict.fromkeys([workbook_folder(package), "xl/"])
+        if folder is not None and parts.find(folder + "workbook.xml")
+    ]
+    if not folders:
+        raise InputError(
+            "This file is a zip archive but not an Excel workbook (.xlsx). Save the table "
+            "as .xlsx or as CSV and upload that."
+        )
+    text = 0
+    relationships: dict[str, dict[str, tuple[str, str]]] = {}
+    sheets: list[tuple[str, str, str]] = []
+    for folder in folders:
+        for info in parts.find(folder + "sharedStrings.xml"):
+            text = _scan(archive, info, MAX_TEXT_ELEMENTS, "table of texts", text=text).text
+        for info in parts.find(folder + "styles.xml"):
+            _scan(archive, info, MAX_STYLE_ELEMENTS, "formatting")
+        relationships[folder] = {}
+        for info in parts.find(folder + "_rels/workbook.xml.rels"):
+            relationships[folder].update(_scan(archive, info, *_OTHER_PART).relationships)
+        for info in parts.find(folder + "workbook.xml"):
+            found = _scan(archive, info, *_OTHER_PART).sheets
+            sheets += [(name, folder, rid) for name, rid in found]
+    if len(sheets) > MAX_WORKBOOK_SHEETS:
         raise InputError(
             f"This workbook has more than {MAX_WORKBOOK_SHEETS:,} sheets. Copy the sheet "
             "with the table into a new workbook, or save it as CSV, and upload that."
         )
+    return _Workbook(archive, parts, relationships, sheets, text)
+
+
+def _scan_sheet(book: _Workbook, sheet: str) -> None:
+    """Check the part of the sheet named ``sheet`` (the first of that name, as calamine
+    takes it) before calamine reads it: its elements, its cells' used range and its text
+    with the table of texts'. Where calamine versions build the part's name differently,
+    each name is checked."""
+    for folder, links in book.relationships.items():
+        ids = [rid for name, where, rid in book.sheets if name == sheet and where == folder]
+        if not ids or ids[0] not in links:
+            continue  # calamine finds no such sheet either, and fails
+        for path in dict.fromkeys(sheet_paths(folder, links[ids[0]][0])):
+            for info in book.parts.find(path):
+                _scan(book.archive, info, MAX_SHEET_ELEMENTS, "sheet", text=book.text)
+
+
+# Element limit and plain name of a workbook part other than sheets, texts and formatting.
+_OTHER_PART = (MAX_PART_ELEMENTS, "structure")
+
+
+def _scan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, what: str, text=0):
+    """:func:`scan_part` with this module's column, cell and text limits.
+
+    The limits are read at each call, so that tests can lower them.
+    """
+    limits = Limits(
+        max_columns=MAX_TABLE_COLUMNS,
+        max_cells=MAX_TABLE_CELLS,
+        max_text_chars=MAX_SHEET_TEXT_CHARS,
+    )
+    return scan_part(archive, info, limit, what, limits, text=text)
 
 
 def _refuse_ole(data: bytes) -> None:
@@ -519,31 +537,32 @@ def _refuse_ole(data: bytes) -> None:
     )
 
 
-def _open_workbook(data: bytes) -> pd.ExcelFile:
-    """The workbook, opened with openpyxl (values as last calculated, no links)."""
-    _workbook_parts(data)
+def _open_workbook(data: bytes) -> tuple[_Workbook, pd.ExcelFile]:
+    """The workbook, checked and opened with calamine (values as last calculated)."""
+    book = _scan_workbook(data)
     try:
-        return pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
-    # openpyxl raises many kinds of errors for damaged parts; all mean the same here.
+        return book, pd.ExcelFile(io.BytesIO(data), engine="calamine")
+    # calamine raises its own errors for damaged parts; all mean the same here.
     except Exception as error:
-        raise InputError(
-            "This Excel workbook could not be read (it may be damaged). Open it in your "
-            "spreadsheet program, save it again as .xlsx and upload that."
-        ) from error
+        raise damaged() from error
 
 
 def _read_workbook(data: bytes, sheet: str | None, max_rows: int) -> TableFile:
     """Read one sheet of an Excel workbook (the first when ``sheet`` is None)."""
-    with _open_workbook(data) as book:
-        sheets = tuple(str(name) for name in book.sheet_names)
+    book, excel = _open_workbook(data)
+    with excel:
+        sheets = tuple(str(name) for name in excel.sheet_names)
+        if not sheets:
+            raise damaged()
         if sheet is None:
             sheet = sheets[0]
         elif sheet not in sheets:
             raise InputError(
                 f"The workbook has no sheet named {sheet!r}. Choose one of: {', '.join(sheets)}."
             )
+        _scan_sheet(book, sheet)
         try:
-            frame = pd.read_excel(book, sheet_name=sheet, nrows=max_rows + 1)
+            frame = pd.read_excel(excel, sheet_name=sheet, nrows=max_rows + 1)
         except Exception as error:  # as in _open_workbook
             raise InputError(
                 f"The sheet {sheet!r} could not be read (the workbook may be damaged). "
@@ -568,8 +587,9 @@ def sheet_names(
     data = _read_bytes(source, max_bytes)
     if not data.startswith(_ZIP_MAGIC):
         return ()
-    with _open_workbook(data) as book:
-        return tuple(str(name) for name in book.sheet_names)
+    _, excel = _open_workbook(data)
+    with excel:
+        return tuple(str(name) for name in excel.sheet_names)
 
 
 def read_table(

@@ -158,7 +158,9 @@ def with_shared_strings(workbook: bytes, part: str, strings: str) -> bytes:
 def renamed_strings_xlsx() -> bytes:
     """Three million empty texts (15 MB) in a shared-strings part named ``xl/texts.xml``.
 
-    openpyxl finds the shared strings by their content type, not by their name.
+    The manifest declares it as the shared strings, but calamine reads them only from
+    ``sharedStrings.xml`` beside the workbook part: this part is never parsed, and the
+    table is read.
     """
     strings = f'<sst xmlns="{MAIN_NS}" count="3000000">' + "<si/>" * 3_000_000 + "</sst>"
     return with_shared_strings(
@@ -169,7 +171,7 @@ def renamed_strings_xlsx() -> bytes:
 def undimensioned_xlsx() -> bytes:
     """A sheet that does not state its size, with 3 million empty elements before its data.
 
-    Opening a workbook, openpyxl parses each sheet up to its size: all of this one.
+    The scan counts every element of the sheet read, whatever it is.
     """
     sheet = f'<worksheet xmlns="{MAIN_NS}"><sheetPr>' + "<x/>" * 3_000_000
     sheet += "</sheetPr><sheetData/></worksheet>"
@@ -209,7 +211,7 @@ def tall_gap_xlsx() -> bytes:
 
 def many_sheets_xlsx(n_sheets: int = 5_000) -> bytes:
     """A workbook of ``n_sheets`` sheets of one column, written part by part (openpyxl
-    takes seconds per thousand sheets)."""
+    takes seconds per thousand sheets to write them)."""
     base = zipfile.ZipFile(io.BytesIO(workbook_bytes({"data": [["x"]]})))
     numbers = range(1, n_sheets + 1)
     sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -273,6 +275,111 @@ def many_rows_csv() -> bytes:
     return b"n\n" + b"1\n2\n" * 100_000
 
 
+def without_parts(workbook: bytes, *names: str, **renamed: str) -> bytes:
+    """``workbook`` without the parts ``names``, and with parts renamed (old=new, where
+    old is given with ``/`` as ``__``: ``xl__sharedStrings_xml``)."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    moves = {old.replace("__", "/").replace("_xml", ".xml"): new for old, new in renamed.items()}
+    return zip_bytes(
+        {
+            moves.get(name, name): source.read(name)
+            for name in source.namelist()
+            if name not in names
+        }
+    )
+
+
+def no_manifest_xlsx() -> bytes:
+    """The far-right sheet in a workbook without ``[Content_Types].xml``.
+
+    calamine never reads the manifest; it finds the parts through their relationships.
+    """
+    return without_parts(far_right_xlsx(), "[Content_Types].xml")
+
+
+def strings_in_other_case_xlsx() -> bytes:
+    """Three million empty texts in ``XL/SharedStrings.XML``, with no manifest entry.
+
+    calamine looks a part up whatever the case of its name.
+    """
+    strings = f'<sst xmlns="{MAIN_NS}" count="3000000">' + "<si/>" * 3_000_000 + "</sst>"
+    workbook = with_sheet(number_rows(["a"], [[1], [2]]), "A1:A3")
+    return with_parts(
+        without_parts(workbook, "xl/sharedStrings.xml"), {"XL/SharedStrings.XML": strings}
+    )
+
+
+def prefixed_far_right_xlsx() -> bytes:
+    """The far-right sheet written with a namespace prefix (``<x:row>``, ``<x:c>``).
+
+    calamine matches elements by their local names, whatever their prefix.
+    """
+    rows = "".join(
+        f'<x:row r="{i}"><x:c r="ZZZ{i}"><x:v>{i}</x:v></x:c></x:row>' for i in range(1, 3001)
+    )
+    sheet = f'<x:worksheet xmlns:x="{MAIN_NS}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'
+    return with_parts(workbook_bytes({"data": [["x"]]}), {SHEET_PART: sheet})
+
+
+def moved_workbook_xlsx() -> bytes:
+    """The far-right sheet in a workbook whose parts are under ``book/``, not ``xl/``.
+
+    calamine takes the workbook's folder from ``_rels/.rels``.
+    """
+    source = zipfile.ZipFile(io.BytesIO(far_right_xlsx()))
+    parts = {
+        name.replace("xl/", "book/", 1): source.read(name)
+        for name in source.namelist()
+        if name != "[Content_Types].xml"
+    }
+    parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"book/workbook.xml")
+    links = parts["book/_rels/workbook.xml.rels"]
+    parts["book/_rels/workbook.xml.rels"] = links.replace(b"/xl/", b"/book/")
+    return zip_bytes(parts)
+
+
+def unmatched_tags_xlsx() -> bytes:
+    """A sheet whose XML closes an element it never opened, before a far-right cell.
+
+    calamine does not check that end tags match; expat stops there, so the file is
+    refused as damaged rather than let through unscanned.
+    """
+    rows = '<row r="1"><c r="A1"><v>1</v></c></rowx>'
+    rows += '<row r="2"><c r="ZZZ2"><v>2</v></c></row>'
+    return with_sheet(rows)
+
+
+def long_text_cell_xlsx() -> bytes:
+    """A sheet of two numbers and one inline text cell of 11 million characters (20 KB)."""
+    text = "x" * 11_000_000
+    rows = number_rows(["a"], [[1], [2]]).replace(
+        "</row>", f'<c r="B1" t="inlineStr"><is><t>{text}</t></is></c></row>', 1
+    )
+    return with_sheet(rows)
+
+
+def tall_narrow_xlsx() -> bytes:
+    """A header of two columns and one number in the last row Excel has (1,048,576)."""
+    return with_sheet(
+        '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c></row>'
+        '<row r="1048576"><c r="A1048576"><v>1</v></c></row>'
+    )
+
+
+def every_limit_xlsx() -> bytes:
+    """19 KB just within every element limit at once: a table of texts, a styles part and
+    a sheet of empty elements, each a little under its limit (the slowest workbook read)."""
+    strings = f'<sst xmlns="{MAIN_NS}">' + "<si/>" * 999_000 + "</sst>"
+    sheet = f'<worksheet xmlns="{MAIN_NS}"><sheetPr>' + "<x/>" * 1_490_000
+    sheet += f"</sheetPr><sheetData>{number_rows(['a'], [[1], [2]])}</sheetData></worksheet>"
+    styles = f'<styleSheet xmlns="{MAIN_NS}"><cellXfs>' + "<xf/>" * 199_000
+    styles += "</cellXfs></styleSheet>"
+    return with_parts(
+        workbook_bytes({"data": [["x"]]}),
+        {SHEET_PART: sheet, "xl/sharedStrings.xml": strings, "xl/styles.xml": styles},
+    )
+
+
 # name -> (file name, generator): every class of hostile table, for the tests and
 # benchmarks/bench_hostile.py. Each file is refused or read in a bounded time and memory.
 HOSTILE_TABLES: dict[str, tuple[str, Callable[[], bytes]]] = {
@@ -290,4 +397,12 @@ HOSTILE_TABLES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "5,000 sheets": ("sheets.xlsx", many_sheets_xlsx),
     "10 MB cell": ("long_cell.csv", long_cell_csv),
     "200,000 tiny rows": ("rows.csv", many_rows_csv),
+    "no manifest": ("no_manifest.xlsx", no_manifest_xlsx),
+    "texts in another case": ("case.xlsx", strings_in_other_case_xlsx),
+    "prefixed elements": ("prefixed.xlsx", prefixed_far_right_xlsx),
+    "workbook under book/": ("moved.xlsx", moved_workbook_xlsx),
+    "unmatched end tag": ("unmatched.xlsx", unmatched_tags_xlsx),
+    "11 MB text cell": ("long_text.xlsx", long_text_cell_xlsx),
+    "tall narrow gap": ("tall_narrow.xlsx", tall_narrow_xlsx),
+    "every limit at once": ("every_limit.xlsx", every_limit_xlsx),
 }

@@ -319,7 +319,17 @@ def test_your_data_refuses_workbooks_it_cannot_open_in_plain_words(
     assert len(at.error) == 1 and message in shown(at.error[0].value)
 
 
-@pytest.mark.parametrize("name", ["styles bomb", "far-right cells", "20 MB line", "1,001 columns"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "styles bomb",
+        "far-right cells",
+        "20 MB line",
+        "1,001 columns",
+        "no manifest",
+        "11 MB text cell",
+    ],
+)
 def test_your_data_refuses_a_hostile_table_and_keeps_working(name: str) -> None:
     file_name, generate = HOSTILE_TABLES[name]
     at = upload_table(generate(), file_name)
@@ -328,6 +338,28 @@ def test_your_data_refuses_a_hostile_table_and_keeps_working(name: str) -> None:
     at.radio(key="table_source").set_value("iris").run()
     assert_no_problem(at)
     assert at.multiselect(key="table_columns").value
+
+
+def test_a_refused_table_is_not_read_again_on_a_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = []
+
+    def counted(function):
+        def read(*args, **kwargs):
+            reads.append(function.__name__)
+            return function(*args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(tabular, "sheet_names", counted(tabular.sheet_names))
+    monkeypatch.setattr(tabular, "read_table", counted(tabular.read_table))
+    # Bytes of this test's own, so that no other test's stored result is found.
+    data = with_parts(HOSTILE_TABLES["far-right cells"][1](), {"docProps/rerun.txt": "rerun"})
+    at = upload_table(data, "far.xlsx")
+    assert len(at.error) == 1 and "column ZZZ" in at.error[0].value
+    assert reads == ["sheet_names", "read_table"]
+    at.run()
+    assert len(at.error) == 1 and "column ZZZ" in at.error[0].value
+    assert reads == ["sheet_names", "read_table"]
 
 
 def test_your_data_offers_every_column_of_a_table_at_the_column_limit() -> None:
@@ -483,7 +515,7 @@ def test_compare_page_measures_every_method_on_the_default_picture() -> None:
     assert "k-means in RGB (this app)" in set(table["Method"])
     assert "Median cut (Pillow)" in set(table["Method"])
     assert (table["Colours"] <= 6).all()
-    results = cache.comparison(at.session_state["picture"], 6, 0)
+    results = cache.comparison(at.session_state["picture"], 6, 0, "laptop")
     assert len(table) == sum(result.ok for result in results) >= 7
     captions = [caption.value for caption in at.caption]
     assert sum(caption.startswith("PSNR ") for caption in captions) == len(table)
@@ -571,10 +603,34 @@ def test_eye_test_says_so_when_no_k_is_enough() -> None:
     at = open_app()
     at.switch_page("app_pages/choose_k.py").run()
     at.button(key="run_eye_test").click().run()
+    at.radio(key="eye_measure").set_value("delta_e").run()
     at.slider(key="eye_threshold").set_value(1.0).run()
     assert_no_problem(at)
     assert any("No k up to 256" in message.value for message in at.info)
     assert not [button for button in at.button if button.key == "use_eye_k"]
+
+
+def test_eye_test_measures_what_the_eye_sees_at_the_viewing_distance() -> None:
+    at = open_app()
+    at.switch_page("app_pages/choose_k.py").run()
+    assert at.radio(key="eye_measure").value == "flip"
+    at.button(key="run_eye_test").click().run()
+    assert_no_problem(at)
+    found = cache.smallest_k_seen(at.session_state["picture"], "rgb", 0, "laptop", 0.09)
+    assert found.k is not None and 100 <= found.k <= 256
+    assert [m.value for m in at.success if m.value.startswith("From k")] == [
+        f"From k = {found.k} on, the redraw is hard to tell from the original (within a "
+        f"visible difference (mean FLIP) of 0.09 at laptop at 50 cm): {found.k} colours "
+        f"instead of {found.n_colours:,}."
+    ]
+    captions = [image.proto.imgs[0].caption for image in at.get("image")[-2:]]
+    assert captions == ["Original", f"Redrawn with k = {found.k}"]
+    assert any("as seen at laptop at 50 cm" in c.value for c in at.caption)
+    # The mean ΔE, pixel by pixel, is one click away and far stricter on this photo.
+    at.radio(key="eye_measure").set_value("delta_e").run()
+    assert_no_problem(at)
+    no_k = "No k up to 256 brings the redraw within a mean ΔE of 2.3"
+    assert any(no_k in message.value for message in at.info)
 
 
 STEPS_PAGE = "app_pages/step_by_step.py"
@@ -981,6 +1037,77 @@ def test_each_viewer_downloads_the_palette_under_their_own_file_name(
         "mine.png": "Name: mine.png, 3 colours",
         "theirs.png": "Name: theirs.png, 3 colours",
     }
+
+
+# --- what the eye sees at a viewing distance (issue 23) --------------------------------------
+
+
+def metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_redraw_shows_the_visible_difference_at_the_chosen_viewing_when_asked() -> None:
+    at = open_app({"k": "16"})
+    assert_no_problem(at)
+    assert at.selectbox(key="viewing").value == "laptop"
+    assert "Visible difference (FLIP)" not in [m.label for m in at.metric]
+    at.toggle(key="flip_map").set_value(True).run()
+    assert_no_problem(at)
+    flip = metric(at, "Visible difference (FLIP)")
+    expected = cache.flip(at.session_state["picture"], 16, "rgb", 0, "laptop").mean
+    assert flip.value == f"{expected:.2f}"
+    assert 0.05 < expected < 0.5
+    assert "laptop at 50 cm" in flip.help
+    assert any("at laptop at 50 cm, how visible" in m.value for m in at.markdown)
+    at.selectbox(key="viewing").set_value("poster").run()
+    assert_no_problem(at)
+    assert at.query_params["viewing"] == "poster"
+    farther = cache.flip(at.session_state["picture"], 16, "rgb", 0, "poster").mean
+    assert metric(at, "Visible difference (FLIP)").value == f"{farther:.2f}"
+    assert farther < expected
+
+
+def test_the_viewing_distance_comes_from_the_link_and_stays_in_it() -> None:
+    at = open_app({"viewing": "phone", "k": "5"})
+    assert_no_problem(at)
+    assert at.selectbox(key="viewing").value == "phone"
+    at.slider(key="k").set_value(6).run()
+    assert at.query_params == {"image": "china", "k": "6", "space": "rgb", "viewing": "phone"}
+    at.selectbox(key="viewing").set_value("laptop").run()
+    assert "viewing" not in at.query_params  # the default is left out, like the seed
+
+
+def test_an_unknown_viewing_in_the_link_is_quoted_as_text_and_ignored() -> None:
+    at = open_app({"viewing": SPOOFED_LINK})
+    assert_no_problem(at)
+    assert at.selectbox(key="viewing").value == "laptop"
+    assert [warning.value for warning in at.warning] == [
+        markdown_text(
+            f"The viewing distance “{state.quoted(SPOOFED_LINK)}” is unknown; "
+            "use phone, laptop, monitor, poster."
+        )
+        + " The default is used instead."
+    ]
+
+
+def test_the_heat_map_shows_beside_the_redraw_when_asked() -> None:
+    at = open_app()
+    shown = len(at.get("image"))
+    assert not any("Where a difference is visible" in c.value for c in at.caption)
+    at.toggle(key="flip_map").set_value(True).run()
+    assert_no_problem(at)
+    assert len(at.get("image")) == shown + 2  # the heat map and its colour scale
+    assert any("black = no visible difference" in c.value for c in at.caption)
+
+
+def test_dithering_table_adds_the_visible_difference() -> None:
+    at = open_app({"k": "16"})
+    at.toggle(key="dither").set_value(True).run()
+    assert_no_problem(at)
+    table = next(d.value for d in at.dataframe if "Visible difference (FLIP)" in d.value.columns)
+    plain, dithered = table["Visible difference (FLIP)"].tolist()
+    assert dithered < plain  # the mix looks closer from a laptop's distance
+    assert any("FLIP blurs what the eye cannot resolve" in m.value for m in at.markdown)
 
 
 def _settling_script() -> None:

@@ -162,7 +162,7 @@ def test_dask_engine_without_dask_says_how_to_install_it(tmp_path, capsys, monke
         + ["--engine", "dask", "--scheduler", "tcp://127.0.0.1:8786"]
     )
     assert code == 3
-    assert "pip install 'kmeans-colours[dask]'" in capsys.readouterr().err
+    assert "pip install 'dask[distributed]'" in capsys.readouterr().err
 
 
 def test_redraw_writes_the_full_size_picture_in_palette_colours(tmp_path):

@@ -22,8 +22,10 @@ from kmeans_lib.images import (
     Image,
     decode_memory,
     encode_png,
+    jpeg_palette_draft,
     load_image,
     load_sample,
+    palette_draft_factor,
     resize_to_fit,
     sample_names,
 )
@@ -128,6 +130,47 @@ def test_jpeg_is_decoded_close_to_the_original():
     image = load_image(saved(PILImage.fromarray(flat), "JPEG", quality=95))
     assert image.pixels.shape == (16, 16, 3) and image.pixels.dtype == np.uint8
     assert np.abs(image.pixels.astype(int) - flat).max() <= 3
+
+
+# --- JPEG drafts for a palette alone -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "factor"),
+    [
+        ((4000, 3000), 4),  # 12 MP: 750,000 pixels at 1/4; 1/8 keeps only 187,500
+        ((1732, 1155), 2),  # 2 MP: 500,548 at 1/2
+        ((1600, 1200), 1),  # 1.9 MP: 480,000 at 1/2, under the rule's 500,000
+        ((8165, 6124), 8),  # 50 MP: 781,250 at 1/8
+        ((640, 427), 1),
+        ((2000, 1000), 2),  # exactly 500,000 at 1/2
+        ((1999, 1000), 2),  # a partial block rounds up: still 1000 x 500
+        ((1998, 1000), 1),  # 999 x 500
+        ((1000, 2000), 2),  # upright or turned alike
+    ],
+)
+def test_palette_draft_factor_is_the_largest_keeping_500_000_pixels(size, factor):
+    assert palette_draft_factor(*size) == factor
+
+
+def test_palette_draft_is_for_jpegs_only_and_read_from_the_header():
+    pixels = np.zeros((1000, 2000, 3), np.uint8)
+    assert jpeg_palette_draft(saved(PILImage.fromarray(pixels), "JPEG")) == 2
+    assert jpeg_palette_draft(saved(PILImage.fromarray(pixels), "PNG")) == 1
+    assert jpeg_palette_draft(saved(PILImage.fromarray(pixels[:, :1998]), "JPEG")) == 1
+
+
+def test_load_image_decodes_a_jpeg_at_its_draft_factor_and_others_whole():
+    gradient = np.linspace(0, 255, 400, dtype=np.uint8)
+    pixels = np.stack(np.broadcast_arrays(gradient[None, :], gradient[:200, None], 128), axis=2)
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    drafted = load_image(saved(PILImage.fromarray(pixels), "JPEG", quality=95), draft_factor=4)
+    assert drafted.pixels.shape == (50, 100, 3) and drafted.original_size == (400, 200)
+    assert np.abs(drafted.pixels.astype(int) - pixels[2::4, 2::4]).mean() < 3
+    whole = load_image(saved(PILImage.fromarray(pixels), "PNG"), draft_factor=4)
+    np.testing.assert_array_equal(whole.pixels, pixels)
+    with pytest.raises(InputError, match="1/2, 1/4 or 1/8"):
+        load_image(saved(PILImage.fromarray(pixels), "PNG"), draft_factor=3)
 
 
 # --- untrusted input ---------------------------------------------------------

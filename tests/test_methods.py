@@ -24,6 +24,7 @@ from kmeans_lib.methods import (
     quantize_with,
 )
 from kmeans_lib.metrics import quality
+from kmeans_lib.perception import flip_difference
 from kmeans_lib.rendering import redraw
 
 RUNNABLE = [key for key in method_keys() if key != "libimagequant" or libimagequant_available()]
@@ -121,6 +122,7 @@ def test_compare_methods_measures_every_method(photo):
         assert result.ok, result.note
         assert result.seconds >= 0 and result.png_size > 0
         assert 0 < result.quality.psnr < 60 and result.quality.mean_delta_e > 0
+        assert 0 < result.flip < 1
         assert max(result.preview.height, result.preview.width) <= methods.PREVIEW_MAX_SIDE
         preview_colours = {tuple(c) for c in result.preview.pixels.reshape(-1, 3).tolist()}
         assert preview_colours <= {tuple(c) for c in result.palette.tolist()}
@@ -221,3 +223,28 @@ def test_colours_counted_already_are_used_for_the_time_estimates(photo, monkeypa
     monkeypatch.setattr(methods, "count_colours", again)
     results = compare_methods(photo, 4, methods=["max_coverage"], colours=counted)
     assert results[0].ok
+
+
+def test_each_methods_flip_is_that_of_its_redraw_as_seen():
+    china = load_sample("china")  # 273,280 pixels at laptop distance: more than sampled
+    results = compare_methods(china, 16, methods=["kmeans_rgb", "octree"])
+    for result in results:
+        redrawn = redraw(china, quantize_with(china, 16, result.key))
+        whole = flip_difference(china, redrawn, "laptop").mean
+        # Measured on the same windows for every method: close to the whole picture's mean.
+        assert result.flip == pytest.approx(whole, rel=0.1)
+    kmeans, octree = results
+    assert kmeans.flip < octree.flip
+    hover = methods_figure(results).data[0]
+    assert "visible difference (FLIP) %{customdata[1]:.3f}" in hover.hovertemplate
+    assert [row[1] for row in hover.customdata] == [kmeans.flip, octree.flip]
+    assert comparison_frame(results)["Visible difference (FLIP)"].tolist() == [
+        kmeans.flip,
+        octree.flip,
+    ]
+
+
+def test_a_longer_viewing_distance_hides_more_of_every_method(photo):
+    near = compare_methods(photo, 8, methods=["median_cut"], viewing="phone")[0]
+    far = compare_methods(photo, 8, methods=["median_cut"], viewing="poster")[0]
+    assert far.flip < near.flip

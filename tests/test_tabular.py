@@ -2,6 +2,7 @@
 
 import io
 import warnings
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -11,13 +12,15 @@ from table_files import (
     HOSTILE_TABLES,
     OLE_HEADER,
     PEOPLE,
+    SHEET_PART,
     TOWNS,
     european_csv,
+    far_right_xlsx,
     formula_workbook,
     lying_dimension_xlsx,
     number_rows,
+    sheet_xml,
     with_parts,
-    with_shared_strings,
     with_sheet,
     workbook_bytes,
     zip_bytes,
@@ -43,6 +46,7 @@ from kmeans_lib.tabular import (
     table_points,
     table_sample_names,
 )
+from kmeans_lib.workbook_scan import Limits, scan_part
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CSV = b"name,height,weight\nann,1.62,55\nbob,1.80,81\ncy,1.75,70\n"
@@ -385,10 +389,12 @@ def test_workbooks_have_the_csv_size_and_row_limits(monkeypatch):
 def test_workbooks_with_too_much_text_are_refused(monkeypatch):
     texts = "".join(f"<si><t>name {i}</t></si>" for i in range(200))
     shared = f'<sst xmlns="{MAIN_NS}" count="200" uniqueCount="200">{texts}</sst>'
-    workbook = with_shared_strings(workbook_bytes({"people": PEOPLE}), "xl/texts.xml", shared)
+    workbook = with_parts(workbook_bytes({"people": PEOPLE}), {"xl/sharedStrings.xml": shared})
     assert read_table(workbook).frame.shape == (3, 3)
-    monkeypatch.setattr(tabular, "MAX_WORKBOOK_TEXT_BYTES", len(shared) - 1)
-    with pytest.raises(InputError, match="more than 0 MB of text"):
+    # The table of texts and the sheet's inline texts (its header) count together.
+    chars = sum(len(f"name {i}") for i in range(200))
+    monkeypatch.setattr(tabular, "MAX_SHEET_TEXT_CHARS", chars)
+    with pytest.raises(InputError, match=f"more than {chars:,} characters of text"):
         read_table(workbook)
 
 
@@ -545,19 +551,31 @@ def test_a_sweep_on_a_row_sample_measures_inertia_over_every_row():
 # hostile tables: refused before any parser allocates, in one sentence naming the limit
 
 REFUSALS = {
-    "styles bomb": "more than 20,000 XML elements in this workbook's formatting",
+    "styles bomb": "more than 200,000 XML elements in this workbook's formatting",
     "far-right cells": "column ZZZ \\(column 18,278\\), beyond the 1,000 columns",
     "100,000 columns": "longer than 100,000 characters",
     "20 MB line": "longer than 100,000 characters",
     "1,001 columns": "more than 1,000 columns",
-    "renamed shared strings": "more than 1,000,000 XML elements in this workbook's table of texts",
     "entity expansion": "document type declaration",
-    "3 million elements": "more than 1,500,000 XML elements in this workbook's sheets",
+    "3 million elements": "more than 1,500,000 XML elements in this workbook's sheet,",
     "cells without positions": "column ALM \\(column 1,001\\), beyond the 1,000 columns",
-    "row gap": "spans 200,002 rows by 1,000 columns, more than the 2,000,000 cells",
+    "row gap": "spans 1,048,576 rows by 1,000 columns, more than the 2,000,000 cells",
     "5,000 sheets": "more than 1,000 sheets",
+    "no manifest": "column ZZZ \\(column 18,278\\), beyond the 1,000 columns",
+    "texts in another case": "more than 1,000,000 XML elements in this workbook's table",
+    "prefixed elements": "column ZZZ \\(column 18,278\\), beyond the 1,000 columns",
+    "workbook under book/": "column ZZZ \\(column 18,278\\), beyond the 1,000 columns",
+    "unmatched end tag": "could not be read \\(it may be damaged\\)",
+    "11 MB text cell": "more than 10,000,000 characters of text",
+    "tall narrow gap": "spans 1,048,576 rows by 2 columns, more than the 2,000,000 cells",
 }
-READ = {"lying dimension": (3, 2), "10 MB cell": (2, 2), "200,000 tiny rows": (200_000, 1)}
+READ = {
+    "lying dimension": (3, 2),
+    "10 MB cell": (2, 2),
+    "200,000 tiny rows": (200_000, 1),
+    "renamed shared strings": (2, 1),
+    "every limit at once": (2, 1),
+}
 
 
 def test_every_hostile_table_is_either_refused_or_read():
@@ -608,17 +626,74 @@ def test_a_sheet_at_the_column_limit_is_read_and_one_more_is_refused():
 
 
 def test_a_character_reference_cannot_hide_a_far_column():
-    # expat decodes "&#90;" to "Z" before the scan sees the position, as openpyxl does.
+    # expat decodes "&#90;" to "Z" before the scan sees the position (calamine, which
+    # reads the attribute as it is written, fails on it): refused either way.
     data = with_sheet('<row r="1"><c r="&#90;ZZ1"><v>1</v></c></row>')
     with pytest.raises(InputError, match="column ZZZ"):
         read_table(data)
 
 
-def test_shared_strings_are_bounded_under_any_part_name(monkeypatch):
+def test_shared_strings_are_bounded_whatever_the_case_of_their_name(monkeypatch):
     texts = "".join(f"<si><t>t{i}</t></si>" for i in range(30))
     strings = f'<sst xmlns="{MAIN_NS}">{texts}</sst>'
-    data = with_shared_strings(with_sheet(number_rows(["a"], [[1]])), "xl/other.xml", strings)
+    base = with_sheet(number_rows(["a"], [[1]]))
+    data = with_parts(base, {"XL/SHAREDSTRINGS.XML": strings})
     assert read_table(data).frame.shape == (1, 1)
-    monkeypatch.setattr(tabular, "_PART_LIMITS", {tabular.TEXTS_TYPE: (59, "table of texts")})
-    with pytest.raises(InputError, match="more than 59 XML elements"):
+    monkeypatch.setattr(tabular, "MAX_TEXT_ELEMENTS", 59)
+    with pytest.raises(InputError, match="more than 59 XML elements in this workbook's table"):
         read_table(data)
+
+
+def test_only_the_sheet_read_is_scanned():
+    # calamine parses only the sheet asked for: a far-right second sheet does not stop
+    # the first from being read, and is refused when chosen.
+    far = zipfile.ZipFile(io.BytesIO(far_right_xlsx())).read("xl/worksheets/sheet1.xml")
+    workbook = with_parts(
+        workbook_bytes({"people": PEOPLE, "far": [["x"]]}), {"xl/worksheets/sheet2.xml": far}
+    )
+    assert sheet_names(workbook) == ("people", "far")
+    assert read_table(workbook).frame.shape == (3, 3)
+    with pytest.raises(InputError, match="column ZZZ"):
+        read_table(workbook, sheet="far")
+
+
+def test_styled_empty_cells_do_not_widen_the_table():
+    # Cells without a value (formatting only) are not in the range calamine reads.
+    rows = number_rows(["a"], [[1], [2]]).replace("</row>", '<c r="ZZZ1" s="0"/></row>', 1)
+    assert read_table(with_sheet(rows)).frame.shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        number_rows(["a", "b"], [[1, 2], [3, 4]]),
+        "<row><c><v>1</v></c><c><v>2</v></c></row><row><c><v>3</v></c></row>",
+        '<row r="5"><c><v>1</v></c></row><row><c><v>3</v></c><c><v>3</v></c></row>',
+        '<row r="1"><c r="C7"><v>1</v></c><c><v>2</v></c></row>',
+        '<row r="1"><c r="A1"><v>1</v></c><c r="Z9" s="1"/></row>',
+        "<c><v>1</v></c><row><c><v>2</v></c></row><c><v>5</v></c><c><v>5</v></c>",
+        '<row r="1"><c r="A1"><v>1</v></c><c r="E3"><f>1+1</f></c></row>',
+    ],
+    ids=["plain", "no-r", "r-then-none", "cell-elsewhere", "styled-empty", "between", "formula"],
+)
+def test_the_scan_places_cells_where_calamine_does(rows):
+    # The used range the scan measures is the range calamine reads, from A1.
+    data = with_sheet(rows)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    unbounded = Limits(max_columns=10**9, max_cells=10**12, max_text_chars=10**9)
+    scan = scan_part(archive, archive.getinfo(SHEET_PART), 10**9, "sheet", unbounded)
+    frame = pd.read_excel(io.BytesIO(data), engine="calamine", header=None)
+    assert (scan.rows, scan.width) == frame.shape
+
+
+def test_both_workbook_folders_are_scanned_when_they_differ():
+    # calamine before 0.36 reads xl/ whatever _rels/.rels names: a far-right sheet there
+    # is refused even when the named folder holds a good table.
+    moved = HOSTILE_TABLES["workbook under book/"][1]()
+    good = zipfile.ZipFile(io.BytesIO(moved))
+    parts = {name: good.read(name) for name in good.namelist()}
+    parts["book/worksheets/sheet1.xml"] = sheet_xml(number_rows(["a"], [[1], [2]]))
+    far = zipfile.ZipFile(io.BytesIO(far_right_xlsx()))
+    parts |= {name: far.read(name) for name in far.namelist() if name.startswith("xl/")}
+    with pytest.raises(InputError, match="column ZZZ"):
+        read_table(zip_bytes(parts))

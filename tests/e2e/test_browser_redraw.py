@@ -133,3 +133,18 @@ def test_each_download_is_a_valid_file(page: Page) -> None:
     gpl = download(page, "download_gpl").decode()
     assert gpl.startswith("GIMP Palette\n")
     assert [line.split("\t")[1].split()[0] for line in gpl.splitlines()[4:]] == palette
+
+
+def test_the_heat_map_of_visible_differences_shows_beside_the_redraw(page: Page) -> None:
+    open_app(page)
+    main = page.get_by_test_id("stMain")
+    assert len(loaded_images(page)) == 2
+    with rerun(page):
+        main.get_by_text("Where would I see a difference?").click()
+    expect(main.get_by_text("Where a difference is visible at laptop at 50 cm")).to_be_visible()
+    images = loaded_images(page)
+    assert len(images) == 4  # original, redraw, heat map and its colour scale
+    heat_map = images[2]
+    assert heat_map == [640, 427]  # the China sample fits a laptop's width: shown 1:1
+    flip_label = main.get_by_test_id("stMetricLabel").filter(has_text="Visible difference")
+    expect(flip_label).to_be_visible()

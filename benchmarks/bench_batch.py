@@ -1,0 +1,382 @@
+"""Benchmark ``kmeans-colours batch`` on a folder of 40 JPEG photos, side by side with Pylette.
+
+Run: ``python benchmarks/bench_batch.py`` (about 3 minutes on 2 cores the first
+time, which makes the photos and installs Pylette; ``--repeats 3`` keeps the
+fastest of three runs of each command, for a quiet machine). The photos are kept
+in ``~/.cache/kmeans-bench/batch-photos`` and Pylette's own virtualenv in
+``~/.cache/kmeans-bench/pylette-venv`` (``--folder``, ``--pylette-venv`` put them
+elsewhere); Pylette is installed there with ``pip install pylette``, never into
+this project's environment.
+
+The folder: 32 photos of 1732 x 1155 (2 MP) and 8 of 4000 x 3000 (12 MP), JPEG
+quality 90, made by ``workloads.photo`` from scikit-learn's two sample photos in
+turn (upscaled with Lanczos, Gaussian noise of sigma 3, seed = the photo's
+number). Each command runs as a subprocess, timed whole (start-up included):
+
+- ``python -m kmeans_lib batch DIR -k 16 --out X.jsonl --jobs 1``, and ``--jobs 2``
+  (the same ``main`` as the installed ``kmeans-colours``);
+- ``pylette FILES... --palette-size 16 --export-json --output X.json``: its
+  default settings otherwise (KMeans on the picture resized to 256 x 256, a
+  thread pool). Pylette 6 does not take a folder, so it is given the 40 files,
+  as a shell glob would;
+- when ``dask.distributed`` and ``kmeans_lib.dask_engine`` are importable:
+  ``batch ... --engine dask --scheduler ADDRESS`` on a ``LocalCluster`` of two
+  worker processes with one thread each, started (and warmed) before the clock.
+
+Reported: pictures per second (40 / the command's wall time); its CPU seconds
+(user and system, the command and its workers: steadier than the wall time on a
+shared machine, but no target); the peak RSS of each worker process (its
+``VmHWM``, read every 20 ms: the CLI process itself for ``--jobs 1`` and
+Pylette, the pool's processes for ``--jobs 2``, the cluster's worker processes
+for Dask), the largest of them; and each tool's
+palettes scored identically from its JSON output: the PSNR of the FULL-SIZE
+photo redrawn with the palette, every pixel painted its nearest palette colour
+in RGB (``bench_draft.redraw_psnr``), the mean over the 40 photos.
+
+Targets (exit 1 when one is missed): ``--jobs 2`` at least 1.5x Pylette's
+pictures per second with a mean PSNR at least as high; ``--jobs 2`` at least
+1.7x ``--jobs 1``; under 500 MB per worker; Dask at least 0.8x local ``--jobs 2``;
+and, as a check, the same palettes from ``--jobs 1``, ``--jobs 2`` and Dask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+from PIL import Image as PILImage
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_draft import redraw_psnr  # noqa: E402
+from workloads import encode, photo  # noqa: E402
+
+from kmeans_lib.images import Image  # noqa: E402
+from kmeans_lib.pixels import count_colours  # noqa: E402
+
+K = 16
+PHOTOS = ((32, (1732, 1155)), (8, (4000, 3000)))  # (how many, (width, height))
+FOLDER_VERSION = "1"  # change when the photos change, so a kept folder is made again
+CACHE = Path.home() / ".cache" / "kmeans-bench"
+SAMPLE_SECONDS = 0.02
+MB = 1_000_000
+
+SPEED_VS_PYLETTE = 1.5
+JOBS_SCALING = 1.7
+MAX_WORKER_MB = 500
+DASK_SHARE = 0.8
+
+
+@dataclass
+class Run:
+    """One command's figures."""
+
+    name: str
+    seconds: float = float("inf")
+    cpu_seconds: float = float("inf")
+    worker_mb: float = 0.0
+    palettes: dict[str, np.ndarray] = field(default_factory=dict)
+    psnr: float | None = None
+    skipped: str | None = None
+
+    def per_second(self, n_pictures: int) -> float:
+        return n_pictures / self.seconds
+
+
+def make_photos(folder: Path) -> list[Path]:
+    """The 40 photos in ``folder``, made unless a complete set of this version is there."""
+    marker = folder / f".complete-v{FOLDER_VERSION}"
+    names = []
+    number = 0
+    for count, size in PHOTOS:
+        for _ in range(count):
+            names.append((folder / f"photo-{number:02d}-{size[0]}x{size[1]}.jpg", size, number))
+            number += 1
+    if not marker.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, size, seed in names:
+            pixels = photo(size, seed, ("china", "flower")[seed % 2])
+            path.write_bytes(encode(pixels, "JPEG"))
+        marker.touch()
+    return [path for path, _, _ in names]
+
+
+def pylette_command(venv: Path) -> Path:
+    """Pylette's command in its own virtualenv, made with ``pip install pylette`` if missing."""
+    command = venv / "bin" / "pylette"
+    if not command.exists():
+        print(f"Installing Pylette into {venv} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "--quiet", "pylette"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return command
+
+
+def pylette_version(venv: Path) -> str:
+    out = subprocess.run(
+        [str(venv / "bin" / "pip"), "show", "pylette"], capture_output=True, text=True
+    ).stdout
+    return next((line.split()[1] for line in out.splitlines() if line.startswith("Version")), "?")
+
+
+def peak_rss(pid: int) -> float:
+    """A process's peak resident set size (VmHWM) in MB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / MB
+    except OSError:
+        pass
+    return 0.0
+
+
+Workers = Callable[[psutil.Process], list[int]]
+
+
+def itself(process: psutil.Process) -> list[int]:
+    return [process.pid]
+
+
+def its_children(process: psutil.Process) -> list[int]:
+    try:
+        return [child.pid for child in process.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of this process's finished (waited-for) descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], workers: Workers) -> tuple[float, float, float]:
+    """Run ``command``; its wall seconds, CPU seconds (it and the processes it waited
+    for) and the largest peak RSS (MB) among its workers."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    peaks: dict[int, float] = {}
+    cpu = children_cpu()
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    root = psutil.Process(child.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for pid in workers(root):
+                peaks[pid] = max(peaks.get(pid, 0.0), peak_rss(pid))
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    cpu = children_cpu() - cpu
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"{command[:4]}... exited with {child.returncode}:\n{stderr[-2000:]}")
+    return seconds, cpu, max(peaks.values(), default=0.0)
+
+
+def fastest(run: Run, command: list[str], workers: Workers, repeats: int) -> None:
+    """Time ``command`` ``repeats`` times into ``run``: the fastest time, the largest peak."""
+    for _ in range(repeats):
+        seconds, cpu, peak = timed(command, workers)
+        run.seconds = min(run.seconds, seconds)
+        run.cpu_seconds = min(run.cpu_seconds, cpu)
+        run.worker_mb = max(run.worker_mb, peak)
+        print(f"  {run.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def our_palettes(jsonl: Path) -> dict[str, np.ndarray]:
+    palettes = {}
+    for line in jsonl.read_text().splitlines():
+        record = json.loads(line)
+        if record["error"] is None:
+            rgb = [colour["rgb"] for colour in record["palette"]]
+            palettes[Path(record["path"]).name] = np.array(rgb, dtype=np.uint8)
+    return palettes
+
+
+def pylette_palettes(out: Path) -> dict[str, np.ndarray]:
+    palettes = {}
+    for entry in json.loads(out.read_text())["palettes"]:
+        rgb = [colour["rgb"][:3] for colour in entry["colors"]]
+        source = entry["metadata"]["image_source"]
+        palettes[Path(source).name] = np.array(rgb, dtype=np.uint8)
+    return palettes
+
+
+def ours(name: str, folder: Path, work: Path, extra: list[str], workers: Workers, repeats: int):
+    out = work / f"{name.replace(' ', '-')}.jsonl"
+    command = [sys.executable, "-m", "kmeans_lib", "batch", str(folder), "-k", str(K)]
+    run = Run(name)
+    fastest(run, [*command, "--out", str(out), *extra], workers, repeats)
+    run.palettes = our_palettes(out)
+    return run
+
+
+def pylette(files: list[Path], work: Path, venv: Path, repeats: int) -> Run:
+    out = work / "pylette.json"
+    command = [str(pylette_command(venv)), *map(str, files), "--palette-size", str(K)]
+    run = Run(f"Pylette {pylette_version(venv)}")
+    fastest(run, [*command, "--export-json", "--output", str(out)], itself, repeats)
+    run.palettes = pylette_palettes(out)
+    return run
+
+
+def dask(folder: Path, work: Path, repeats: int) -> Run:
+    """The batch on a two-worker LocalCluster, or a skipped row saying why."""
+    run = Run("ours, dask, 2 workers")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        run.skipped = "skipped: dask not installed"
+        return run
+    if importlib.util.find_spec("kmeans_lib.dask_engine") is None:
+        run.skipped = "skipped: engine missing (kmeans_lib.dask_engine)"
+        return run
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(lambda: __import__("kmeans_lib.batch"))  # warm: the library imported
+        pids = list(client.run(os.getpid).values())
+        workers = [psutil.Process(pid) for pid in pids]
+        cpu = sum(sum(worker.cpu_times()[:2]) for worker in workers)
+        extra = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+        result = ours(run.name, folder, work, extra, lambda _: pids, repeats)
+        # The workers are not the command's children: their CPU time is added here
+        # (all repeats together, so shared out), their peak read before they stop.
+        cpu = sum(sum(worker.cpu_times()[:2]) for worker in workers) - cpu
+        result.cpu_seconds += cpu / repeats
+        result.worker_mb = max(peak_rss(pid) for pid in pids)
+    return result
+
+
+def score(runs: list[Run], files: list[Path]) -> None:
+    """Each run's mean PSNR of the full-size photos redrawn with its palettes."""
+    scores: dict[str, list[float]] = {run.name: [] for run in runs}
+    for path in files:
+        with PILImage.open(path) as im:
+            colours = count_colours(Image(np.asarray(im.convert("RGB"))))
+        for run in runs:
+            if path.name in run.palettes:
+                scores[run.name].append(redraw_psnr(colours, run.palettes[path.name]))
+    for run in runs:
+        missing = len(files) - len(scores[run.name])
+        if missing:
+            run.skipped = f"{missing} pictures without a palette"
+        run.psnr = float(np.mean(scores[run.name])) if scores[run.name] else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folder", type=Path, default=CACHE / "batch-photos")
+    parser.add_argument("--pylette-venv", type=Path, default=CACHE / "pylette-venv")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0]
+    files = make_photos(args.folder)
+    n = len(files)
+    megapixels = sum(PILImage.open(path).size[0] * PILImage.open(path).size[1] for path in files)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        jobs1 = ours("ours, --jobs 1", args.folder, work, ["--jobs", "1"], itself, args.repeats)
+        jobs2 = ours(
+            "ours, --jobs 2", args.folder, work, ["--jobs", "2"], its_children, args.repeats
+        )
+        theirs = pylette(files, work, args.pylette_venv, args.repeats)
+        on_dask = dask(args.folder, work, args.repeats)
+    measured = [run for run in (jobs1, jobs2, theirs, on_dask) if not run.skipped]
+    score(measured, files)
+
+    print(
+        f"{n} JPEG photos in {args.folder} ({megapixels / 1e6:.0f} megapixels), k = {K}, "
+        f"{os.cpu_count()} CPUs, fastest of {args.repeats} run(s) each; load average "
+        f"{load:.1f} at the start (above 0.5, other work shares the CPUs: rerun)"
+    )
+    header = (
+        f"{'command':<24}{'seconds':>9}{'pictures/s':>12}{'CPU s':>8}{'MB/worker':>11}"
+        f"{'mean PSNR':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for run in (jobs1, jobs2, theirs, on_dask):
+        if run.skipped and run.psnr is None:
+            print(f"{run.name:<24}{run.skipped}")
+            continue
+        psnr = f"{run.psnr:.3f}" if run.psnr is not None else "-"
+        print(
+            f"{run.name:<24}{run.seconds:>9.1f}{run.per_second(n):>12.2f}"
+            f"{run.cpu_seconds:>8.1f}{run.worker_mb:>11.0f}{psnr:>11}"
+            + (f"  ({run.skipped})" if run.skipped else "")
+        )
+    same = all(
+        run.palettes.keys() == jobs1.palettes.keys()
+        and all(np.array_equal(jobs1.palettes[name], run.palettes[name]) for name in run.palettes)
+        for run in (jobs2, on_dask)
+        if not run.skipped
+    )
+    print(f"\n--jobs 1, --jobs 2 and Dask give the same palettes: {'yes' if same else 'NO'}")
+
+    targets = [
+        (
+            f"--jobs 2 at least {SPEED_VS_PYLETTE}x Pylette's pictures/s "
+            f"({jobs2.per_second(n) / theirs.per_second(n):.2f}x)",
+            jobs2.per_second(n) >= SPEED_VS_PYLETTE * theirs.per_second(n),
+        ),
+        (
+            f"mean PSNR at least Pylette's ({jobs2.psnr:.3f} vs {theirs.psnr:.3f} dB)",
+            jobs2.psnr is not None and theirs.psnr is not None and jobs2.psnr >= theirs.psnr,
+        ),
+        (
+            f"--jobs 2 at least {JOBS_SCALING}x --jobs 1 "
+            f"({jobs2.per_second(n) / jobs1.per_second(n):.2f}x)",
+            jobs2.per_second(n) >= JOBS_SCALING * jobs1.per_second(n),
+        ),
+    ]
+    ours_runs = [jobs1, jobs2] + ([on_dask] if not on_dask.skipped else [])
+    worst = max(run.worker_mb for run in ours_runs)
+    targets.append((f"under {MAX_WORKER_MB} MB per worker ({worst:.0f} MB)", worst < MAX_WORKER_MB))
+    targets.append(("the same palettes from every engine and --jobs", same))
+    if not on_dask.skipped:
+        ratio = on_dask.per_second(n) / jobs2.per_second(n)
+        targets.append(
+            (f"Dask at least {DASK_SHARE}x local --jobs 2 ({ratio:.2f}x)", ratio >= DASK_SHARE)
+        )
+    print("\nTargets:")
+    for text, met in targets:
+        print(f"  {'met' if met else 'NOT met'}: {text}")
+    if on_dask.skipped:
+        print(f"  Dask within 20% of local --jobs 2: {on_dask.skipped}")
+    return 0 if all(met for _, met in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
