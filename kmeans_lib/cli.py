@@ -9,7 +9,6 @@ Rich, which draws the palette table and the progress bar.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import os
 import sys
@@ -639,17 +638,10 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kmeans-colours`` with ``argv`` (the command line when None); the exit code.
 
-    Run as the command (``argv`` None), it first hands every object alive, the
-    library and its dependencies, to :func:`gc.freeze`: they live until the
-    process ends, and no garbage collection walks them again. The interpreter's
-    last collections at exit took 0.15 s of them, and the workers of a forked pool
-    then share that memory instead of copying it (as Python's documentation of
-    ``gc.freeze`` advises before a fork). Called from Python with a list, it leaves
-    the caller's collector alone.
+    The installed command and ``python -m kmeans_lib`` run it through
+    :func:`kmeans_lib.__main__.run`, which imports it with less garbage collection.
     """
     args = build_parser().parse_args(argv)
-    if argv is None:
-        gc.freeze()
     try:
         return _COMMANDS[args.command](args)
     except (CommandError, InputError) as error:
