@@ -1,8 +1,9 @@
 """Benchmark ``kmeans-colours batch`` on a folder of 40 JPEG photos, side by side with Pylette.
 
 Run: ``python benchmarks/bench_batch.py`` (about 3 minutes on 2 cores the first
-time, which makes the photos and installs Pylette; ``--repeats 3`` keeps the
-fastest of three runs of each command, for a quiet machine). The photos are kept
+time, which makes the photos and installs Pylette; ``--repeats 3`` runs every
+command in three rounds, one command after the other, and keeps the fastest of
+each, for a shared machine). The photos are kept
 in ``~/.cache/kmeans-bench/batch-photos`` and Pylette's own virtualenv in
 ``~/.cache/kmeans-bench/pylette-venv`` (``--folder``, ``--pylette-venv`` put them
 elsewhere); Pylette is installed there with ``pip install pylette``, never into
@@ -65,6 +66,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +90,10 @@ FOLDER_VERSION = "1"  # change when the photos change, so a kept folder is made 
 CACHE = Path.home() / ".cache" / "kmeans-bench"
 SAMPLE_SECONDS = 0.02
 MB = 1_000_000
+
+# This process's environment as it started: a Dask nanny adds its pre-spawn variables
+# to it (MALLOC_TRIM_THRESHOLD_), which the commands timed must not inherit.
+ENVIRON = dict(os.environ)
 
 SPEED_VS_PYLETTE = 1.5
 JOBS_SCALING = 1.7
@@ -185,7 +191,7 @@ def children_cpu() -> float:
 def timed(command: list[str], workers: Workers) -> tuple[float, float, float]:
     """Run ``command``; its wall seconds, CPU seconds (it and the processes it waited
     for) and the largest peak RSS (MB) among its workers."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**ENVIRON, "PYTHONPATH": str(REPO)}
     peaks: dict[int, float] = {}
     cpu = children_cpu()
     started = time.perf_counter()
@@ -213,14 +219,23 @@ def timed(command: list[str], workers: Workers) -> tuple[float, float, float]:
     return seconds, cpu, max(peaks.values(), default=0.0)
 
 
-def fastest(run: Run, command: list[str], workers: Workers, repeats: int) -> None:
-    """Time ``command`` ``repeats`` times into ``run``: the fastest time, the largest peak."""
-    for _ in range(repeats):
-        seconds, cpu, peak = timed(command, workers)
-        run.seconds = min(run.seconds, seconds)
-        run.cpu_seconds = min(run.cpu_seconds, cpu)
-        run.worker_mb = max(run.worker_mb, peak)
-        print(f"  {run.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+@dataclass
+class Plan:
+    """A command timed once in every round, and what to read once all rounds are done."""
+
+    run: Run
+    command: list[str]
+    workers: Workers
+    palettes: Callable[[], dict[str, np.ndarray]]
+    finish: Callable[[int], None] = lambda rounds: None
+
+    def time_once(self) -> None:
+        """Time the command into ``run``: the fastest time, the largest peak so far."""
+        seconds, cpu, peak = timed(self.command, self.workers)
+        self.run.seconds = min(self.run.seconds, seconds)
+        self.run.cpu_seconds = min(self.run.cpu_seconds, cpu)
+        self.run.worker_mb = max(self.run.worker_mb, peak)
+        print(f"  {self.run.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def our_palettes(jsonl: Path) -> dict[str, np.ndarray]:
@@ -242,28 +257,25 @@ def pylette_palettes(out: Path) -> dict[str, np.ndarray]:
     return palettes
 
 
-def ours(
-    name: str, folder: Path, work: Path, extra: list[str], workers: Workers, repeats: int
-) -> Run:
-    out = work / f"{name.replace(' ', '-')}.jsonl"
+def ours(name: str, folder: Path, work: Path, extra: list[str], workers: Workers) -> Plan:
+    out = work / f"{name.replace(' ', '-').replace(',', '')}.jsonl"
     command = [sys.executable, "-m", "kmeans_lib", "batch", str(folder), "-k", str(K)]
-    run = Run(name)
-    fastest(run, [*command, "--out", str(out), *extra], workers, repeats)
-    run.palettes = our_palettes(out)
-    return run
+    return Plan(
+        Run(name), [*command, "--out", str(out), *extra], workers, lambda: our_palettes(out)
+    )
 
 
-def pylette(files: list[Path], work: Path, venv: Path, repeats: int) -> Run:
+def pylette(files: list[Path], work: Path, venv: Path) -> Plan:
     out = work / "pylette.json"
     command = [str(pylette_command(venv)), *map(str, files), "--palette-size", str(K)]
+    command += ["--export-json", "--output", str(out)]
     run = Run(f"Pylette {pylette_version(venv)}")
-    fastest(run, [*command, "--export-json", "--output", str(out)], itself, repeats)
-    run.palettes = pylette_palettes(out)
-    return run
+    return Plan(run, command, itself, lambda: pylette_palettes(out))
 
 
-def dask(folder: Path, work: Path, repeats: int, malloc_trim: bool = True) -> Run:
-    """Palettes only on a two-worker LocalCluster, or a skipped row saying why.
+def dask(stack: ExitStack, folder: Path, work: Path, malloc_trim: bool = True) -> Plan | Run:
+    """Palettes only on a two-worker LocalCluster (open until ``stack`` closes), or a
+    skipped row saying why.
 
     ``malloc_trim=False``: the workers start without the ``MALLOC_TRIM_THRESHOLD_=65536``
     that Dask's nannies set by default (``distributed.nanny.pre-spawn-environ``). It
@@ -280,32 +292,32 @@ def dask(folder: Path, work: Path, repeats: int, malloc_trim: bool = True) -> Ru
     if importlib.util.find_spec("kmeans_lib.dask_engine") is None:
         run.skipped = "skipped: engine missing (kmeans_lib.dask_engine)"
         return run
-    # A nanny also sets its pre-spawn variables in this process's own environment.
-    environ = dict(os.environ)
     trim = (
         {} if malloc_trim else {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
     )
-    with (
-        dask_config.config.set(trim),
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        client.run(lambda: __import__("kmeans_lib.batch"))  # warm: the library imported
-        pids = list(client.run(os.getpid).values())
-        workers = [psutil.Process(pid) for pid in pids]
-        cpu = sum(sum(worker.cpu_times()[:2]) for worker in workers)
-        extra = ["--no-quality", "--engine", "dask", "--scheduler", cluster.scheduler_address]
-        result = ours(run.name, folder, work, extra, lambda _: pids, repeats)
+    with dask_config.config.set(trim):
+        # The workers' environment is this process's: as it started, for the row without.
+        os.environ.clear()
+        os.environ.update(ENVIRON)
+        cluster = stack.enter_context(
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+        )
+    client = stack.enter_context(Client(cluster))
+    client.run(lambda: __import__("kmeans_lib.batch"))  # warm: the library imported
+    pids = list(client.run(os.getpid).values())
+    workers = [psutil.Process(pid) for pid in pids]
+    cpu = sum(sum(worker.cpu_times()[:2]) for worker in workers)
+    extra = ["--no-quality", "--engine", "dask", "--scheduler", cluster.scheduler_address]
+    plan = ours(run.name, folder, work, extra, lambda _: pids)
+
+    def finish(rounds: int) -> None:
         # The workers are not the command's children: their CPU time is added here
-        # (all repeats together, so shared out), their peak read before they stop.
-        cpu = sum(sum(worker.cpu_times()[:2]) for worker in workers) - cpu
-        result.cpu_seconds += cpu / repeats
-        result.worker_mb = max(peak_rss(pid) for pid in pids)
-    os.environ.clear()
-    os.environ.update(environ)
-    return result
+        # (all rounds together, so shared out), their peak read before they stop.
+        plan.run.cpu_seconds += (sum(sum(w.cpu_times()[:2]) for w in workers) - cpu) / rounds
+        plan.run.worker_mb = max(peak_rss(pid) for pid in pids)
+
+    plan.finish = finish
+    return plan
 
 
 def score(runs: list[Run], files: list[Path]) -> None:
@@ -346,22 +358,32 @@ def main() -> int:
     files = make_photos(args.folder)
     n = len(files)
     megapixels = sum(PILImage.open(path).size[0] * PILImage.open(path).size[1] for path in files)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
 
-        def local(name: str, extra: list[str], jobs: int) -> Run:
+        def local(name: str, extra: list[str], jobs: int) -> Plan:
             workers = itself if jobs == 1 else its_children
-            return ours(name, args.folder, work, [*extra, "--jobs", str(jobs)], workers, repeats)
+            return ours(name, args.folder, work, [*extra, "--jobs", str(jobs)], workers)
 
-        repeats = args.repeats
-        quality1 = local("quality, --jobs 1", [], 1)
-        quality2 = local("quality, --jobs 2", [], 2)
-        palettes1 = local("palettes, --jobs 1", ["--no-quality"], 1)
-        palettes2 = local("palettes, --jobs 2", ["--no-quality"], 2)
-        theirs = pylette(files, work, args.pylette_venv, repeats)
-        on_dask = dask(args.folder, work, repeats)
-        untrimmed = dask(args.folder, work, repeats, malloc_trim=False)
-    runs = [quality1, quality2, palettes1, palettes2, theirs, on_dask, untrimmed]
+        plans: list[Plan | Run] = [
+            local("quality, --jobs 1", [], 1),
+            local("quality, --jobs 2", [], 2),
+            local("palettes, --jobs 1", ["--no-quality"], 1),
+            local("palettes, --jobs 2", ["--no-quality"], 2),
+            pylette(files, work, args.pylette_venv),
+        ]
+        plans += [dask(stack, args.folder, work, malloc_trim) for malloc_trim in (True, False)]
+        timing = [plan for plan in plans if isinstance(plan, Plan)]
+        # Round after round, every command once: a burst of other work on the
+        # machine slows one round of every command, not every run of one command.
+        for _ in range(args.repeats):
+            for plan in timing:
+                plan.time_once()
+        for plan in timing:
+            plan.finish(args.repeats)
+            plan.run.palettes = plan.palettes()
+    runs = [plan.run if isinstance(plan, Plan) else plan for plan in plans]
+    quality1, quality2, palettes1, palettes2, theirs, on_dask, untrimmed = runs
     score([run for run in runs if not run.skipped], files)
 
     print(
