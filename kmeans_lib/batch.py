@@ -8,8 +8,8 @@ another machine. They never raise for a picture: a broken, hostile or missing
 file gives a result that carries its error.
 
 - :func:`palette_record` ``(path, options, redraw_to=None) -> PictureRecord``:
-  one picture's palette, the quality of its redraw, and the full-size redraw
-  written to ``redraw_to`` when given.
+  one picture's palette, the quality of its redraw (unless the options say
+  palettes only), and the full-size redraw written to ``redraw_to`` when given.
 - :func:`colour_histogram` ``(path, options) -> Histogram``: a picture's
   distinct colours and their pixel counts; :func:`add_histograms` ``(a, b) ->
   Histogram`` sums two (exactly: integer counts, in any order).
@@ -70,7 +70,7 @@ from kmeans_lib.colour_space import (
 )
 from kmeans_lib.dithering import full_size_dithered_png
 from kmeans_lib.errors import InputError
-from kmeans_lib.images import DEFAULT_MAX_PIXELS, Image, load_image
+from kmeans_lib.images import DEFAULT_MAX_PIXELS, Image, jpeg_palette_draft, load_image
 from kmeans_lib.metrics import quality
 from kmeans_lib.palette_io import palette_colours
 from kmeans_lib.pixels import ColourCounts, codes_to_colours, colour_codes, count_colours
@@ -102,6 +102,12 @@ class BatchOptions:
         of the plain redraw either way.
     max_pixels : int, default DEFAULT_MAX_PIXELS
         Larger pictures are refused from their header.
+    measure_quality : bool, default True
+        Give each record the PSNR and mean ΔE of the full-size picture redrawn
+        with its palette. False: palettes only; the records' ``psnr`` and
+        ``mean_delta_e`` are None, and a JPEG is fitted on the copy its decoder
+        gives scaled down where that keeps the palette's PSNR within 0.05 dB
+        (:func:`~kmeans_lib.images.jpeg_palette_draft`), several times faster.
     """
 
     k: int
@@ -110,6 +116,7 @@ class BatchOptions:
     sort: str = "share"
     dither: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    measure_quality: bool = True
 
     def __post_init__(self) -> None:
         check_k(self.k)
@@ -132,12 +139,16 @@ class PictureRecord:
         The picture's full size, upright; None when it could not be read.
     palette : tuple of dict
         ``{"hex", "rgb", "share", "count"}`` per colour, in the options' order;
-        shares and counts are of the picture's opaque pixels (of its working
-        copy, for a picture above :data:`~kmeans_lib.images.WORKING_MAX_PIXELS`).
+        shares and counts are of the opaque pixels of the picture as decoded:
+        its working copy, for a picture above
+        :data:`~kmeans_lib.images.WORKING_MAX_PIXELS`, and the scaled-down
+        copy of a JPEG read for its palette only.
     psnr : float or None
-        Of the redraw, in dB; ``math.inf`` when the redraw is the picture itself.
+        Of the redraw, in dB; ``math.inf`` when the redraw is the picture itself;
+        None for palettes only (``BatchOptions.measure_quality`` False).
     mean_delta_e : float or None
-        Mean CIEDE2000 difference between the picture and its redraw.
+        Mean CIEDE2000 difference between the picture and its redraw; None for
+        palettes only.
     seconds : float
         Time spent on the picture.
     error : str or None
@@ -235,6 +246,16 @@ def read_picture(path: str, options: BatchOptions) -> Image:
     return load_image(path, max_pixels=options.max_pixels)
 
 
+def read_for_palette(path: str, options: BatchOptions) -> Image:
+    """The picture :func:`palette_record` fits: as :func:`read_picture` gives it, or
+    for palettes only (``options.measure_quality`` False) a JPEG decoded scaled down
+    as :func:`~kmeans_lib.images.jpeg_palette_draft` advises."""
+    if options.measure_quality:
+        return read_picture(path, options)
+    draft = jpeg_palette_draft(path, max_pixels=options.max_pixels)
+    return load_image(path, max_pixels=options.max_pixels, draft_factor=draft)
+
+
 def _failure(path: str, error: BaseException, started: float, kind: str) -> PictureRecord:
     """The record of a picture whose work stopped at ``error``."""
     if isinstance(error, InputError):
@@ -258,15 +279,18 @@ def _record(
         quantization.shares[order],
         counts=quantization.counts[order],
     )
-    figures = quality(image, quantization, random_state=options.random_state)
+    psnr = mean_delta_e = None
+    if options.measure_quality:
+        figures = quality(image, quantization, random_state=options.random_state)
+        psnr, mean_delta_e = figures.psnr, figures.mean_delta_e
     width, height = image.original_size or (image.width, image.height)
     return PictureRecord(
         path=path,
         width=width,
         height=height,
         palette=tuple(palette),
-        psnr=figures.psnr,
-        mean_delta_e=figures.mean_delta_e,
+        psnr=psnr,
+        mean_delta_e=mean_delta_e,
         seconds=time.perf_counter() - started,
     )
 
@@ -320,7 +344,12 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     """One picture's palette, the quality of its redraw, and its redraw file.
 
     The palette is ``quantize(load_image(path), options.k, ...)``'s, so the
-    same as one picture's in the app or the library. The k-means runs on one
+    same as one picture's in the app or the library; for palettes only
+    (``options.measure_quality`` False) ``quantize(load_image(path,
+    draft_factor=jpeg_palette_draft(path)), ...)``'s (see
+    :func:`read_for_palette`), and the redraw, when asked for, is still painted
+    from the full-size file (see :func:`~kmeans_lib.rendering.full_size_png`).
+    The k-means runs on one
     thread (:func:`~kmeans_lib.clustering.one_thread`; pictures run side by
     side instead), so a record is the same whatever the engine, ``--jobs`` or
     the machine's number of CPUs: on more threads a fit of over 200,000
@@ -340,7 +369,7 @@ def palette_record(path: str, options: BatchOptions, redraw_to: str | None = Non
     """
     started = time.perf_counter()
     try:
-        image = read_picture(path, options)
+        image = read_for_palette(path, options)
         with one_thread():
             quantization = quantize(
                 image,

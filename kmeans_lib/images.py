@@ -396,7 +396,9 @@ def palette_draft_factor(
     pixels: fitted on the draft and measured on the full picture, a record of
     the 2 MP and 12 MP pictures took 1.05 to 1.23 times the CPU time of one
     fitted on the full decode (``bench_draft.py``'s last table, k = 16 and 64).
-    So records fit on the full decode, and no draft is made for them.
+    So records fit on the full decode, and only a batch of palettes alone
+    (``kmeans-colours batch --no-quality``, ``BatchOptions(measure_quality=False)``)
+    fits on the draft this rule chooses.
     """
     for factor in _DRAFT_FACTORS:
         if _draft_pixels(width, height, factor) >= min_pixels:

@@ -216,7 +216,13 @@ class CodeRows:
 
     def codes(self) -> np.ndarray:
         """The distinct codes, sorted: row ``i`` is code ``codes()[i]``."""
-        return np.flatnonzero(np.unpackbits(self._words.view(np.uint8), bitorder="little"))
+        # Only the words with a bit set are unpacked (a photo's colours fill a few
+        # of them: 2.6 MB of bits, not 16 MB), and seen as bool, which numpy scans
+        # for set bits several times faster than uint8.
+        words = np.flatnonzero(self._words)
+        bits = np.unpackbits(self._words[words].view(np.uint8), bitorder="little")
+        found = np.flatnonzero(bits.view(np.bool_))
+        return (words[found >> 6] << 6) | (found & 63)
 
     def rows(self, codes: np.ndarray, out: np.ndarray) -> None:
         """Write the row of each of ``codes`` (all in the set, 1-D) to ``out``.

@@ -7,6 +7,7 @@ on a random sample of pixels, drawn in proportion to the pixel counts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Callable, Iterable
@@ -29,12 +30,15 @@ from kmeans_lib.clustering import (
 from kmeans_lib.errors import InputError
 
 
-def _import_knee_locator() -> type:
-    """kneed's KneeLocator, imported without matplotlib's pyplot.
+@functools.cache
+def _knee_locator() -> type:
+    """kneed's KneeLocator, imported on first use without matplotlib's pyplot.
 
     kneed imports pyplot whenever matplotlib is installed, for plots this
     library never draws: about 30 MB more in every server process. A None in
-    ``sys.modules`` makes that import fail as if matplotlib were absent.
+    ``sys.modules`` makes that import fail as if matplotlib were absent. On
+    first use: kneed brings scipy.signal (50 ms), which a batch of palettes,
+    importing this module for :func:`sample_points`, never needs.
     """
     blocked = sys.modules.setdefault("matplotlib.pyplot", None) is None
     try:
@@ -44,8 +48,6 @@ def _import_knee_locator() -> type:
             del sys.modules["matplotlib.pyplot"]
     return KneeLocator
 
-
-KneeLocator = _import_knee_locator()
 
 # Silhouette time grows with the square of the sample: 20,000 pixels take 16 times
 # as long as the default 5,000.
@@ -268,7 +270,7 @@ def find_knee(
     # Kneedle normalises by the range, which is undefined for a flat curve.
     if len(x) < 3 or np.ptp(y) == 0 or np.ptp(x) == 0:
         return None
-    knee = KneeLocator(x, y, S=sensitivity, curve=curve, direction=direction).knee
+    knee = _knee_locator()(x, y, S=sensitivity, curve=curve, direction=direction).knee
     return None if knee is None else int(round(knee))
 
 

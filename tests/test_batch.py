@@ -16,7 +16,7 @@ from kmeans_lib.batch import (
     fit_shared_palette,
     palette_record,
 )
-from kmeans_lib.images import Image
+from kmeans_lib.images import Image, jpeg_palette_draft, load_image
 
 
 def picture(seed: int, height: int = 20) -> Image:
@@ -93,18 +93,52 @@ def test_local_engine_refuses_an_unknown_start_method():
         LocalEngine(2, start_method="teleport")
 
 
-def test_a_record_is_the_same_whatever_the_threads_the_process_allows(tmp_path):
-    # A photo-like picture of 2 MP, about 280,000 colours: k-means over 200,000
-    # colours runs on every thread it may use, and two threads' sums had given a
-    # palette colour one level apart from one thread's.
-    sample = PILImage.fromarray(load_sample_image("china.jpg")).resize((1732, 1155))
+def write_photo(path, size=(1732, 1155)):
+    """A photo-like picture (china.jpg resized, with noise): about 280,000 colours at 2 MP."""
+    sample = PILImage.fromarray(load_sample_image("china.jpg")).resize(size)
     rng = np.random.default_rng(0)
-    noisy = np.asarray(sample) + 3.0 * rng.standard_normal((1155, 1732, 3), dtype=np.float32)
-    path = tmp_path / "photo.jpg"
+    noisy = np.asarray(sample) + 3.0 * rng.standard_normal((*size[::-1], 3), dtype=np.float32)
     PILImage.fromarray(np.clip(np.rint(noisy), 0, 255).astype(np.uint8)).save(path, quality=90)
+    return path
+
+
+def test_a_record_is_the_same_whatever_the_threads_the_process_allows(tmp_path):
+    # A photo-like picture of 2 MP: k-means over 200,000 colours runs on every
+    # thread it may use, and two threads' sums had given a palette colour one
+    # level apart from one thread's.
+    path = write_photo(tmp_path / "photo.jpg")
     options = BatchOptions(k=16)
     with threadpool_limits(1):
         one = palette_record(str(path), options)
     with threadpool_limits(2):
         two = palette_record(str(path), options)
     assert one.ok and one.palette == two.palette and one.psnr == two.psnr
+
+
+def test_palettes_only_fit_a_jpeg_decoded_scaled_down_and_measure_no_quality(tmp_path):
+    path = str(write_photo(tmp_path / "photo.jpg"))
+    assert jpeg_palette_draft(path) == 2  # 866 x 578 = 500,548 pixels: the rule's 1/2
+    fast = palette_record(path, BatchOptions(k=8, measure_quality=False))
+    with threadpool_limits(1):  # as records are fitted (see the test above)
+        draft = quantize(load_image(path, draft_factor=2), 8)
+        whole = quantize(load_image(path), 8)
+    assert [colour["hex"] for colour in fast.palette] == draft.hex_codes()
+    assert [colour["count"] for colour in fast.palette] == draft.counts.tolist()
+    assert sum(colour["count"] for colour in fast.palette) == 866 * 578  # of the decoded copy
+    assert (fast.width, fast.height) == (1732, 1155)  # the picture's own size
+    assert fast.psnr is None and fast.mean_delta_e is None
+    assert fast.to_dict()["psnr"] is None
+    # The default record is unchanged: the full decode's palette, and its quality.
+    full = palette_record(path, BatchOptions(k=8))
+    assert [colour["hex"] for colour in full.palette] == whole.hex_codes()
+    assert full.palette != fast.palette
+    assert full.psnr > 20 and full.mean_delta_e > 0
+
+
+def test_palettes_only_read_other_formats_whole(tmp_path):
+    path = tmp_path / "photo.png"
+    PILImage.open(write_photo(tmp_path / "photo.jpg")).save(path)
+    fast = palette_record(str(path), BatchOptions(k=8, measure_quality=False))
+    full = palette_record(str(path), BatchOptions(k=8))
+    assert fast.palette == full.palette
+    assert fast.psnr is None and full.psnr is not None

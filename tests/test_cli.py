@@ -247,6 +247,40 @@ def test_batch_with_two_jobs_gives_the_records_of_one_job(tmp_path, folder):
     )
 
 
+def test_batch_palettes_only_leaves_the_quality_empty_in_jsonl_and_csv(tmp_path, folder):
+    (folder / "broken.png").unlink()
+    # A JPEG large enough to be decoded at 1/2 for its palette: 730 x 690 = 503,700 pixels.
+    big = PILImage.fromarray(np.asarray(PILImage.open(folder / "b.jpg")).repeat(46, axis=0)[:1380])
+    big.resize((1460, 1380)).save(folder / "big.jpg", quality=90)
+    result = run("batch", "photos", "-k", "4", "--out", "out.jsonl", "--no-quality", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert sorted(records) == ["a.png", "b.jpg", "big.jpg"]
+    for record in records.values():
+        assert record["psnr"] is None and record["mean_delta_e"] is None
+    expected = quantize(load_image(folder / "big.jpg", draft_factor=2), 4)
+    assert [colour["hex"] for colour in records["big.jpg"]["palette"]] == expected.hex_codes()
+    assert sum(colour["count"] for colour in records["big.jpg"]["palette"]) == 730 * 690
+    assert (records["big.jpg"]["width"], records["big.jpg"]["height"]) == (1460, 1380)
+    # Small pictures and other formats: the palette of the whole picture, as by default.
+    for name in ("a.png", "b.jpg"):
+        palette = records[name]["palette"]
+        assert [colour["hex"] for colour in palette] == quantize_file(folder / name, 4).hex_codes()
+
+    (folder / "big.jpg").unlink()
+    first = run("batch", "photos", "-k", "4", "--out", "out.csv", "--no-quality", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    write_picture(folder / "d.png", 4)
+    again = run(
+        "batch", "photos", "-k", "4", "--out", "out.csv", "--no-quality", "--resume", cwd=tmp_path
+    )  # fmt: skip
+    assert again.returncode == 0 and "2 already in out.csv were skipped" in again.stderr
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [Path(row["path"]).name for row in rows] == ["a.png", "b.jpg", "d.png"]
+    assert all(row["psnr"] == "" and row["mean_delta_e"] == "" for row in rows)
+    assert rows[2]["hex"].split() == quantize_file(folder / "d.png", 4).hex_codes()
+
+
 def test_shared_palette_is_the_palette_of_all_pictures_together(tmp_path, folder):
     result = run(
         "shared-palette", "photos", "-r", "-k", "5", "--seed", "2", "--apply", "shared",

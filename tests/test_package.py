@@ -29,4 +29,4 @@ def test_the_package_declares_the_ranges_that_requirements_txt_installs():
     required = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
     declared = set(project["dependencies"]) | set(project["optional-dependencies"]["app"])
     assert declared == required
-    assert project["scripts"] == {"kmeans-colours": "kmeans_lib.cli:main"}
+    assert project["scripts"] == {"kmeans-colours": "kmeans_lib.__main__:run"}
