@@ -138,6 +138,7 @@ def test_each_download_is_a_valid_file(page: Page) -> None:
 def test_the_heat_map_of_visible_differences_shows_beside_the_redraw(page: Page) -> None:
     open_app(page)
     main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("Redrawn with 8 colours")).to_be_visible()
     assert len(loaded_images(page)) == 2
     with rerun(page):
         main.get_by_text("Where would I see a difference?").click()
