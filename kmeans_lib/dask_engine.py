@@ -16,6 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from distributed import Client, Future, as_completed, get_worker
@@ -84,7 +85,11 @@ def _check_scheduler(address: str, timeout: float) -> None:
         return
     try:
         socket.create_connection((host, port), timeout=timeout).close()  # refused: at once
-        identity = asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
+        # A loop of its own on a thread of its own: asyncio.run cannot start one in a
+        # thread that runs a loop already (a notebook's, for one).
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(asyncio.run, asyncio.wait_for(_identity(address, timeout), timeout))
+            identity = asked.result()
     except TimeoutError as error:  # connected, but no answer as a Dask server
         raise _unreachable(address, f"no answer within {timeout:g} s") from error
     except OSError as error:  # refused, unknown host, closed (Dask's CommClosedError)

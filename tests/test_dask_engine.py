@@ -4,7 +4,9 @@ The cluster's workers run in the folder pytest started in, not the tests' tempor
 folders, as workers on other machines would: the command line gives them absolute paths.
 """
 
+import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -176,3 +178,14 @@ def test_a_scheduler_without_workers_is_a_plain_error():
     with LocalCluster(n_workers=0, dashboard_address=":0") as empty:
         with pytest.raises(InputError, match="has no workers. Start 'dask worker tcp://"):
             DaskEngine(empty.scheduler_address, timeout=1)
+
+
+def test_an_engine_works_where_an_event_loop_runs(cluster):
+    # As in a notebook, whose own loop runs in the thread that calls the library.
+    async def in_a_notebook():
+        with DaskEngine(cluster.scheduler_address) as engine:
+            return sorted(engine.map(abs, [(-3,), (-4,)]))
+
+    # On a thread of its own, whatever loop the test session itself runs.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, in_a_notebook()).result() == [(0, 3), (1, 4)]
