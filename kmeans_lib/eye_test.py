@@ -58,13 +58,13 @@ CHECKED_BELOW = 2
 # 0.081 on china.jpg and 0.059 on flower.jpg; quality 50, where blocks begin to
 # show on inspection, gives 0.104 and 0.074. 0.09 lies between the two on the
 # default picture: a redraw this close is about as hard to tell from the
-# original as an everyday JPEG. China then needs about 170 colours in RGB
-# (k = 256 gives 0.079, k = 128 gives 0.097), flower about 120.
+# original as an everyday JPEG. China then needs 166 colours in RGB at laptop
+# distance (k = 256 gives 0.079, k = 128 gives 0.097), flower 95.
 HARD_TO_TELL = 0.09
 MIN_FLIP_THRESHOLD, MAX_FLIP_THRESHOLD = 0.02, 0.3
 # Pixels of the picture as shown that FLIP measures for each k: all of a picture
 # up to this size (china.jpg has 273,280), else windows evenly spread over it
-# that cover about this many (exact FLIP values on them; see perception.tiles).
+# that cover about this many (exact FLIP values on them; see perception.flip_sample).
 EYE_TEST_FLIP_PIXELS = 300_000
 # The FLIP search stops once the answer is known to within this share of itself
 # (at k = 170, within 8): neighbouring k differ by less than one k-means start
@@ -345,18 +345,19 @@ def _interpolated_search(
     move). A guess closer to an end than the precision is moved to that
     distance, so that a guess that lands near the answer also closes the bracket.
     """
-    values = {k: measure(k) - threshold for k in (max_k, min(FIRST_GUESS, max_k))}
-    if values[max_k] > 0:
+    under = measure(max_k) - threshold
+    if under > 0:
         return None
-    low = min(FIRST_GUESS, max_k)
-    if values[low] <= 0:
-        if low == 1 or measure(1) <= threshold:
+    low, high = min(FIRST_GUESS, max_k), max_k
+    over = measure(low) - threshold
+    if over <= 0:  # the answer is below the first guess: bracket it from 1
+        if low == 1:
             return 1
-        high, low = low, 1
-        values[1] = measure(1) - threshold
-    else:
-        high = max_k
-    over, under = values[low], values[high]  # over > 0 >= under
+        high, under = low, over
+        low, over = 1, measure(1) - threshold
+        if over <= 0:
+            return 1
+    # over > 0 >= under: low is above the threshold, high at or below it
     kept = 0  # +1: high was kept last time, -1: low was
     while high - low > max(1, precision * high):
         a, b = np.log(low), np.log(high)

@@ -91,8 +91,6 @@ class FlipDifference:
         1 = as different as can be.
     map : ndarray of float32, shape (h, w)
         FLIP per pixel of the pictures as shown (0 where transparent).
-    ppd : float
-        Pixels per degree the map was computed at.
     scale : float
         The size the pictures were shown at (1 = every pixel).
     viewing : Viewing
@@ -101,9 +99,13 @@ class FlipDifference:
 
     mean: float
     map: np.ndarray
-    ppd: float
     scale: float
     viewing: Viewing
+
+    @property
+    def ppd(self) -> float:
+        """Pixels per degree the map was computed at."""
+        return self.viewing.ppd
 
 
 def check_viewing(viewing: str | Viewing) -> Viewing:
@@ -162,13 +164,6 @@ def flip_map(reference: np.ndarray, test: np.ndarray, ppd: float) -> np.ndarray:
     return np.asarray(error_map, dtype=np.float32).reshape(reference.shape[:2])
 
 
-def _opaque_mean(values: np.ndarray, opaque: np.ndarray | None) -> tuple[float, int]:
-    """The sum of ``values`` over opaque pixels, and how many there are."""
-    if opaque is None:
-        return float(values.sum(dtype=np.float64)), values.size
-    return float(values[opaque].sum(dtype=np.float64)), int(np.count_nonzero(opaque))
-
-
 def flip_difference(
     reference: Image, test: np.ndarray | Image, viewing: str | Viewing = DEFAULT_VIEWING
 ) -> FlipDifference:
@@ -199,14 +194,11 @@ def flip_difference(
             "The two pictures must have the same size to be compared: "
             f"{reference.pixels.shape[:2]} and {getattr(test_pixels, 'shape', None)}."
         )
-    shown = as_shown(reference, setting)
-    shown_test = _resized(test_pixels, (shown.width, shown.height))
-    error_map = flip_map(shown.pixels, shown_test, setting.ppd)
-    if shown.opaque is not None:
-        error_map[~shown.opaque] = 0
-    total, n_counted = _opaque_mean(error_map, shown.opaque)
-    mean = total / n_counted if n_counted else 0.0
-    return FlipDifference(mean, error_map, setting.ppd, shown.width / reference.width, setting)
+    sample = flip_sample(reference, setting)
+    error_map = flip_map(sample.pixels, sample.take(test_pixels), setting.ppd)
+    error_map[~sample.counted] = 0
+    scale = sample.shown_size[0] / reference.width
+    return FlipDifference(sample.counted_mean(error_map), error_map, scale, setting)
 
 
 def reach(ppd: float) -> int:
@@ -262,7 +254,10 @@ class FlipSample:
     def mean(self, test: np.ndarray) -> float:
         """The mean FLIP between this sample and ``test``, the same pixels of another
         picture (see :meth:`take`)."""
-        values = flip_map(self.pixels, test, self.ppd)
+        return self.counted_mean(flip_map(self.pixels, test, self.ppd))
+
+    def counted_mean(self, values: np.ndarray) -> float:
+        """The mean of per-pixel ``values`` over the :attr:`counted` pixels (0 if none)."""
         n_counted = int(np.count_nonzero(self.counted))
         return float(values[self.counted].sum(dtype=np.float64)) / n_counted if n_counted else 0.0
 
@@ -277,23 +272,23 @@ def _mosaic(values: np.ndarray, tops: tuple[int, ...], lefts: tuple[int, ...], s
     return np.concatenate(rows)
 
 
-def flip_sample(image: Image, viewing: str | Viewing, n_pixels: int) -> FlipSample:
+def flip_sample(image: Image, viewing: str | Viewing, n_pixels: int | None = None) -> FlipSample:
     """Where to measure the mean FLIP of ``image`` as shown at ``viewing``, in about ``n_pixels``.
 
-    A picture of at most ``n_pixels`` when shown (or narrower than a window) is
-    measured whole. A larger one on a grid of windows evenly spread over it
-    whose inner squares cover about ``n_pixels``, each with a margin of
-    :func:`reach` pixels: FLIP on the mosaic of windows is then exactly FLIP on
-    the whole picture at the inner squares, in one call of flip-evaluator (it
-    costs tens of milliseconds per call beyond its pixels). The picture's
-    outermost margin is left out of such a sample.
+    Without ``n_pixels``, or for a picture of at most ``n_pixels`` when shown
+    (or narrower than a window), the picture is measured whole. A larger one on
+    a grid of windows evenly spread over it whose inner squares cover about
+    ``n_pixels``, each with a margin of :func:`reach` pixels: FLIP on the mosaic
+    of windows is then exactly FLIP on the whole picture at the inner squares,
+    in one call of flip-evaluator (it costs tens of milliseconds per call beyond
+    its pixels). The picture's outermost margin is left out of such a sample.
     """
     setting = check_viewing(viewing)
     shown = as_shown(image, setting)
     shown_size = (shown.width, shown.height)
     margin = reach(setting.ppd)
     size = _WINDOW_SIDE + 2 * margin
-    if shown.n_pixels <= n_pixels or min(shown.width, shown.height) < size:
+    if n_pixels is None or shown.n_pixels <= n_pixels or min(shown.width, shown.height) < size:
         counted = np.ones(shown.pixels.shape[:2], dtype=bool)
         if shown.opaque is not None:
             counted &= shown.opaque
@@ -320,6 +315,18 @@ _MAGMA = ("#000004", "#180f3d", "#440f76", "#721f81", "#9e2f7f",
           "#cd4071", "#f1605d", "#fd9668", "#feca8d", "#fcfdbf")  # fmt: skip
 
 
+def _heat_table() -> np.ndarray:
+    """The 256 colours of :func:`heat_map`, Magma's stops interpolated linearly."""
+    stops = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in _MAGMA], dtype=float)
+    positions = np.linspace(0, 1, len(stops))
+    levels = np.linspace(0, 1, 256)
+    table = np.stack([np.interp(levels, positions, stops[:, i]) for i in range(3)], axis=1)
+    return np.round(table).astype(np.uint8)
+
+
+_HEAT_TABLE = _heat_table()
+
+
 def heat_map(values: np.ndarray) -> np.ndarray:
     """FLIP values as an RGB picture: black = no visible difference, light yellow = 1.
 
@@ -332,10 +339,5 @@ def heat_map(values: np.ndarray) -> np.ndarray:
     -------
     ndarray of uint8, shape (h, w, 3)
     """
-    stops = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in _MAGMA], dtype=float)
-    positions = np.linspace(0, 1, len(stops))
-    levels = np.linspace(0, 1, 256)
-    table = np.stack([np.interp(levels, positions, stops[:, i]) for i in range(3)], axis=1)
-    table = np.round(table).astype(np.uint8)
     index = np.clip(np.round(np.asarray(values) * 255), 0, 255).astype(np.uint8)
-    return table[index]
+    return _HEAT_TABLE[index]
