@@ -12,11 +12,14 @@ the scheduler unpacks the tasks too.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from distributed import Client, Future, as_completed, get_worker
@@ -38,6 +41,22 @@ IN_FLIGHT_PER_THREAD = 2
 _threads_limited = False
 _threads_lock = threading.Lock()
 
+# glibc's mallopt parameters (malloc.h) and its mmap threshold when fixed.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_GLIBC_MMAP_THRESHOLD = 128 * 1024
+# While a task runs: blocks up to 32 MB (the ceiling of glibc's own adaptive
+# threshold) come from the heap, and up to 64 MB of free heap stays mapped.
+_TASK_MMAP_THRESHOLD = 32 << 20
+_TASK_TRIM_THRESHOLD = 64 << 20
+_LIBC = (
+    ctypes.CDLL("libc.so.6")
+    if hasattr(os, "confstr") and (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    else None
+)
+_tasks_in_heap = 0
+_heap_lock = threading.Lock()
+
 
 def _limit_worker_threads() -> None:
     """Once per worker process: its BLAS and OpenMP threads share the CPUs with its task threads.
@@ -58,10 +77,48 @@ def _limit_worker_threads() -> None:
         _threads_limited = True
 
 
+@contextmanager
+def _task_heap() -> Iterator[None]:
+    """Let a task reuse its freed memory, and give it all back when the task ends.
+
+    Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536`` so that
+    freed memory goes back to the system at once. That also fixes glibc's mmap
+    threshold at 128 KB, so each of the many temporary arrays of a picture (about
+    100 MB of them for a 2-megapixel photo) is mapped and faulted in afresh:
+    measured on the benchmark folder, 1.4 times the time, a third of it in the
+    kernel. Within a task glibc's usual thresholds apply; when the worker's last
+    running task ends, its settings are restored and the heap trimmed
+    (``malloc_trim``), so between tasks the worker holds what Dask expects.
+    Nothing changes where the variable is not set, or without glibc.
+    """
+    global _tasks_in_heap
+    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
+    if _LIBC is None or not trim.isdigit():
+        yield
+        return
+    with _heap_lock:
+        _tasks_in_heap += 1
+        if _tasks_in_heap == 1:
+            _LIBC.mallopt(_M_MMAP_THRESHOLD, _TASK_MMAP_THRESHOLD)
+            _LIBC.mallopt(_M_TRIM_THRESHOLD, _TASK_TRIM_THRESHOLD)
+    try:
+        yield
+    finally:
+        with _heap_lock:
+            _tasks_in_heap -= 1
+            if _tasks_in_heap == 0:
+                mmap = os.environ.get("MALLOC_MMAP_THRESHOLD_", "")
+                mmap_threshold = int(mmap) if mmap.isdigit() else _GLIBC_MMAP_THRESHOLD
+                _LIBC.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+                _LIBC.mallopt(_M_TRIM_THRESHOLD, int(trim))
+                _LIBC.malloc_trim(0)
+
+
 def _run_task(function: Callable[..., R], *args: Any) -> R:
-    """``function(*args)`` on a worker, its threads limited first."""
+    """``function(*args)`` on a worker, its threads limited first (see :func:`_task_heap`)."""
     _limit_worker_threads()
-    return function(*args)
+    with _task_heap():
+        return function(*args)
 
 
 def _check_scheduler(address: str, timeout: float) -> None:

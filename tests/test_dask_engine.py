@@ -5,7 +5,10 @@ folders, as workers on other machines would: the command line gives them absolut
 """
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -189,3 +192,38 @@ def test_an_engine_works_where_an_event_loop_runs(cluster):
     # On a thread of its own, whatever loop the test session itself runs.
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, in_a_notebook()).result() == [(0, 3), (1, 4)]
+
+
+_FAULTS_SCRIPT = """
+import resource
+import numpy as np
+from kmeans_lib.dask_engine import _task_heap
+
+def faults(n=40):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(n):
+        np.ones(1 << 20)  # 8 MB, freed at once: a picture's temporary
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+outside = faults()
+with _task_heap():
+    inside = faults()
+after = faults()
+print(outside, inside, after)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
+def test_a_task_reuses_its_memory_under_dask_s_trim_setting_and_restores_it():
+    # The variable Dask's nannies give workers: outside a task every 8 MB
+    # temporary is mapped and faulted in afresh (516 faults each here: numpy asks
+    # for huge pages); inside, the heap's blocks are reused; after it, Dask's
+    # setting applies again.
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    out = subprocess.run(
+        [sys.executable, "-c", _FAULTS_SCRIPT], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside, inside, after = map(int, out)
+    assert outside > 40 * 256
+    assert inside < outside / 10
+    assert after > 40 * 256
