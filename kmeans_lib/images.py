@@ -14,7 +14,6 @@ from typing import BinaryIO
 import numpy as np
 from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
-from sklearn.datasets import load_sample_image
 
 from kmeans_lib.errors import InputError
 
@@ -620,6 +619,9 @@ def load_sample(name: str) -> Image:
         raise InputError(
             f"There is no sample image called {name!r}. Choose one of: {', '.join(_SAMPLES)}."
         )
+    # Imported here: reading pictures does not wait for scikit-learn to load.
+    from sklearn.datasets import load_sample_image
+
     return Image(pixels=load_sample_image(f"{name}.jpg"), name=f"{name}.jpg")
 
 
