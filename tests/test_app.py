@@ -1046,15 +1046,18 @@ def metric(at: AppTest, label: str):
     return next(m for m in at.metric if m.label == label)
 
 
-def test_redraw_shows_the_visible_difference_at_the_chosen_viewing_when_asked() -> None:
+def test_redraw_shows_the_visible_difference_at_the_chosen_viewing_and_its_map_when_asked() -> None:
     at = open_app({"k": "16"})
     assert_no_problem(at)
     assert at.selectbox(key="viewing").value == "laptop"
-    assert "Visible difference (FLIP)" not in [m.label for m in at.metric]
-    at.toggle(key="flip_map").set_value(True).run()
-    assert_no_problem(at)
+    # The figure is there from the start; the map only once the switch is on.
+    assert not [i for i in at.get("image") if "Where a difference is visible" in str(i.proto)]
     flip = metric(at, "Visible difference (FLIP)")
-    expected = cache.flip(at.session_state["picture"], 16, "rgb", 0, "laptop").mean
+    expected = cache.flip_figure(at.session_state["picture"], 16, "rgb", 0, "laptop")
+    # The default picture is measured whole: the figure is the full map's mean.
+    assert expected == pytest.approx(
+        cache.flip(at.session_state["picture"], 16, "rgb", 0, "laptop").mean
+    )
     assert flip.value == f"{expected:.2f}"
     assert 0.05 < expected < 0.5
     assert "laptop at 50 cm" in flip.help
@@ -1062,9 +1065,13 @@ def test_redraw_shows_the_visible_difference_at_the_chosen_viewing_when_asked() 
     at.selectbox(key="viewing").set_value("poster").run()
     assert_no_problem(at)
     assert at.query_params["viewing"] == "poster"
-    farther = cache.flip(at.session_state["picture"], 16, "rgb", 0, "poster").mean
+    farther = cache.flip_figure(at.session_state["picture"], 16, "rgb", 0, "poster")
     assert metric(at, "Visible difference (FLIP)").value == f"{farther:.2f}"
     assert farther < expected
+    at.toggle(key="flip_map").set_value(True).run()
+    assert_no_problem(at)
+    assert [i for i in at.get("image") if "Where a difference is visible at poster" in str(i.proto)]
+    assert metric(at, "Visible difference (FLIP)").value == f"{farther:.2f}"
 
 
 def test_the_viewing_distance_comes_from_the_link_and_stays_in_it() -> None:
