@@ -51,7 +51,7 @@ _MEMBER_SHIFT = 2
 # the histogram's bins are then coarser against the clusters, and its centres
 # further from the exact minimum. On china.jpg (97,000 colours) 4 steps left the
 # MSE at k=256 0.8% above 40 steps (0.034 dB). The 12-megapixel benchmark photo
-# (1.5 million colours) gets 3, at every k: there the time at k=16 and 64 is held
+# (1.5 million colours) gets 3 below FINE_MIN_K: there the time at k=16 and 64 is held
 # to what it was with 4 and 3 steps, and the steps after the third changed the
 # MSE by 0.02% at k=16 and 0.3% at k=64.
 POLISH_MAX_ITER = 40
@@ -61,13 +61,18 @@ POLISH_BUDGET = 4_500_000
 # and the Lloyd steps each round may take there. A Lloyd fit stops in the nearest
 # local minimum, where some centres share a dense region while a wide cluster
 # has one; moving the former into the latter and fitting again found minima
-# 1-2% lower where scikit-learn's fit on every pixel was ahead.
+# 0.9% lower on the 12 MP photo at k=64 and 1.3% on flower.jpg at k=32, where
+# scikit-learn's fit on every pixel had been ahead.
 JUMP_ROUNDS = 4
 JUMP_MAX_ITER = 20
 # From this k the 8-level histogram bins are as wide as a cluster: the jumps'
-# centres are then also fitted on the 4-level member bins before the polish.
+# centres are then also fitted on the 4-level member bins before the polish, and
+# the polish takes at least FINE_POLISH_MIN_ITER steps. On the 12 MP photos 10
+# steps instead of 3 gained 0.012-0.015 dB at k=128 and 256 (about a second at
+# k=128, two at 256); no time is promised there, unlike at k=16 and 64.
 FINE_MIN_K = 96
 FINE_MAX_ITER = 100
+FINE_POLISH_MIN_ITER = 10
 # Below this many points k-means runs on one thread: each step is then too short
 # for OpenMP and BLAS threads to pay off, and on a busy machine their waiting made a
 # k=1..20 sweep on china.jpg 20 times slower (6-20 s instead of 0.25-0.5 s).
@@ -454,9 +459,10 @@ def _jump_search(X: np.ndarray, weights: np.ndarray, model: KMeans) -> tuple[KMe
     return model, n_iter
 
 
-def _polish_iterations(n_points: int) -> int:
-    """Lloyd steps for polishing centres on ``n_points`` points (see POLISH_BUDGET)."""
-    return min(POLISH_MAX_ITER, max(POLISH_MIN_ITER, POLISH_BUDGET // n_points))
+def _polish_iterations(n_points: int, k: int) -> int:
+    """Lloyd steps for polishing ``k`` centres on ``n_points`` points (see POLISH_BUDGET)."""
+    least = FINE_POLISH_MIN_ITER if k >= FINE_MIN_K else POLISH_MIN_ITER
+    return min(POLISH_MAX_ITER, max(least, POLISH_BUDGET // n_points))
 
 
 def _threads_for(n_points: int):
@@ -537,8 +543,9 @@ def fit_kmeans(
         centres (see :func:`_jump_search`), refit it on the finer member bins
         from k = :data:`FINE_MIN_K`, and polish it with 3 to 40 Lloyd steps on
         the exact points (fewer when there are more of them, see
-        :data:`POLISH_BUDGET`). Without it the histogram centres are only
-        assigned (the labels and inertia are still exact for those centres).
+        :data:`POLISH_BUDGET`; at least 10 from k = :data:`FINE_MIN_K`).
+        Without it the histogram centres are only assigned (the labels and
+        inertia are still exact for those centres).
     with_labels : bool, default=True
         Without labels (``KMeansFit.labels`` is None) a fit without the polish
         only measures its inertia: most points of ``points.members`` are then
@@ -590,7 +597,7 @@ def fit_kmeans(
                     X,
                     points.weights,
                     model.cluster_centers_,
-                    _polish_iterations(points.n_points),
+                    _polish_iterations(points.n_points, k),
                 )
             n_iter += int(model.n_iter_)
     else:
