@@ -81,6 +81,9 @@ FINE_POLISH_MIN_ITER = 10
 # for OpenMP and BLAS threads to pay off, and on a busy machine their waiting made a
 # k=1..20 sweep on china.jpg 20 times slower (6-20 s instead of 0.25-0.5 s).
 PARALLEL_MIN_POINTS = 200_000
+# Or above this many points times clusters: the member-bin stage at 12 MP from
+# k=128 (56,000 bins) has steps long enough for two threads to pay off.
+PARALLEL_MIN_WORK = 7_000_000
 _THREADPOOLS = ThreadpoolController()
 _ASSIGN_BLOCK = 1 << 18
 
@@ -473,9 +476,11 @@ def _polish_iterations(n_points: int, k: int) -> int:
     return min(POLISH_MAX_ITER, max(least, POLISH_BUDGET // n_points))
 
 
-def _threads_for(n_points: int):
-    """One OpenMP and BLAS thread for a k-means pass over fewer than PARALLEL_MIN_POINTS."""
-    return _THREADPOOLS.limit(limits=1 if n_points < PARALLEL_MIN_POINTS else None)
+def _threads_for(n_points: int, k: int = 0):
+    """One OpenMP and BLAS thread for a k-means pass over fewer than PARALLEL_MIN_POINTS,
+    unless its ``k`` clusters make the steps long (PARALLEL_MIN_WORK)."""
+    parallel = n_points >= PARALLEL_MIN_POINTS or n_points * k >= PARALLEL_MIN_WORK
+    return _THREADPOOLS.limit(limits=None if parallel else 1)
 
 
 def one_thread():
@@ -592,7 +597,7 @@ def fit_kmeans(
             n_iter += steps
             members = points.members if k >= FINE_MIN_K else None
             if members is not None:
-                with _threads_for(len(members.means)):
+                with _threads_for(len(members.means), k):
                     model = _lloyd(
                         members.means, members.weights, model.cluster_centers_, FINE_MAX_ITER
                     )
