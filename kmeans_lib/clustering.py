@@ -4,7 +4,9 @@ Identical colours are fitted once, weighted by how many pixels have them: with
 ``sample_weight`` scikit-learn's k-means then minimises exactly the same sum of
 squared distances as a fit on every pixel, with far fewer rows. Photos with very
 many distinct colours are first fitted on a colour histogram (bin means weighted
-by bin counts), and that fit is polished on the exact distinct colours.
+by bin counts), that fit is improved by moving centres from where they matter
+least to where they are most needed (see ``_jump_search``), and then polished on
+the exact distinct colours.
 """
 
 from __future__ import annotations
