@@ -47,15 +47,15 @@ _COARSE_SHIFT = 3
 # Bins a sweep labels whole (see _label_by_bins): 4 levels wide, so that fewer
 # of them straddle a border between two centres' cells than 8-level bins would.
 _MEMBER_SHIFT = 2
-# Lloyd steps on the exact colours after the histogram fit: POLISH_BUDGET / m for
-# m distinct colours, from POLISH_MIN_ITER to POLISH_MAX_ITER (they stop sooner
-# when no label changes). Not fewer at a larger k although each step costs more:
-# the histogram's bins are then coarser against the clusters, and its centres
-# further from the exact minimum. On china.jpg (97,000 colours) 4 steps left the
-# MSE at k=256 0.8% above 40 steps (0.034 dB). The 12-megapixel benchmark photo
-# (1.5 million colours) gets 3 below FINE_MIN_K: there the time at k=16 and 64 is held
-# to what it was with 4 and 3 steps, and the steps after the third changed the
-# MSE by 0.02% at k=16 and 0.3% at k=64.
+# Lloyd steps on the exact colours after the histogram fit, from SEARCH_MIN_K:
+# POLISH_BUDGET / m for m distinct colours, from POLISH_MIN_ITER to POLISH_MAX_ITER
+# (they stop sooner when no label changes). Not fewer at a larger k although each
+# step costs more: the histogram's bins are then coarser against the clusters, and
+# its centres further from the exact minimum. On china.jpg (97,000 colours) 4 steps
+# left the MSE at k=256 0.8% above 40 steps (0.034 dB). The 12-megapixel benchmark
+# photo (1.5 million colours) gets 3 below FINE_MIN_K: there the time at k=64 is
+# held within 10% of what it was before the search, and the steps after the third
+# changed the MSE by 0.3% at k=64.
 POLISH_MAX_ITER = 40
 POLISH_MIN_ITER = 3
 POLISH_BUDGET = 4_500_000
@@ -76,6 +76,15 @@ JUMP_MAX_ITER = 8
 # 256, and 10 polish steps instead of 3 another 0.012-0.023 dB; no time is
 # promised there, unlike at k=16 and 64.
 FINE_MIN_K = 96
+# Below this k the histogram fit and a short polish were already level with or
+# ahead of scikit-learn's fit on every pixel (on average +0.09 dB at k = 8 and 16
+# on the built-in and 12 MP photos): there the fit stays as it was, without the
+# search, and its polish as it was (SMALL_K_POLISH_*: at most 10 steps, fewer when
+# a step costs more than a tenth of the budget in points times clusters), so that
+# a change of k in the app stays as quick (china.jpg at k=16: 0.07 s, not 0.14 s).
+SEARCH_MIN_K = 32
+SMALL_K_POLISH_MAX_ITER = 10
+SMALL_K_POLISH_BUDGET = 100_000_000
 FINE_MAX_ITER = 100
 FINE_JUMP_MAX_ITER = 20
 FINE_POLISH_MIN_ITER = 10
@@ -475,7 +484,11 @@ def _jump_search(
 
 
 def _polish_iterations(n_points: int, k: int) -> int:
-    """Lloyd steps for polishing ``k`` centres on ``n_points`` points (see POLISH_BUDGET)."""
+    """Lloyd steps for polishing ``k`` centres on ``n_points`` points (see POLISH_BUDGET,
+    and SMALL_K_POLISH_BUDGET below SEARCH_MIN_K)."""
+    if k < SEARCH_MIN_K:
+        budget = SMALL_K_POLISH_BUDGET // (n_points * k)
+        return min(SMALL_K_POLISH_MAX_ITER, max(POLISH_MIN_ITER, budget))
     least = FINE_POLISH_MIN_ITER if k >= FINE_MIN_K else POLISH_MIN_ITER
     return min(POLISH_MAX_ITER, max(least, POLISH_BUDGET // n_points))
 
@@ -556,11 +569,12 @@ def fit_kmeans(
         Number of k-means++ starts, keeping the best: on the histogram when
         ``points.coarse`` is set (where extra starts are cheap), else on the points.
     polish : bool, default=True
-        When ``points.coarse`` is set: improve the histogram fit by moving
-        centres (see :func:`_jump_search`), from k = :data:`FINE_MIN_K` refit
-        it and search again on the finer member bins, and polish it with 3 to
-        40 Lloyd steps on the exact points (fewer when there are more of them,
-        see :data:`POLISH_BUDGET`; at least 10 from k = :data:`FINE_MIN_K`).
+        When ``points.coarse`` is set: from k = :data:`SEARCH_MIN_K` improve
+        the histogram fit by moving centres (see :func:`_jump_search`), from
+        k = :data:`FINE_MIN_K` refit it and search again on the finer member
+        bins; then polish it with Lloyd steps on the exact points: 3 to 10
+        below :data:`SEARCH_MIN_K`, 3 to 40 from it (fewer when there are more
+        points, see :data:`POLISH_BUDGET`; at least 10 from k = :data:`FINE_MIN_K`).
         Without it the histogram centres are only assigned (the labels and
         inertia are still exact for those centres).
     with_labels : bool, default=True
@@ -593,12 +607,13 @@ def fit_kmeans(
             model.fit(coarse.X, sample_weight=coarse.weights)
         n_iter = int(model.n_iter_)
         fitted_on_points = polish
-        if polish:
+        if polish and k >= SEARCH_MIN_K:
             # Only the polished fit searches further: a sweep without the polish
             # measures many k, and its speed is what it is for.
             with _threads_for(coarse.n_points):
                 model, steps = _jump_search(coarse.X, coarse.weights, model, JUMP_MAX_ITER)
             n_iter += steps
+        if polish:
             members = points.members if k >= FINE_MIN_K else None
             if members is not None:
                 with _threads_for(len(members.means), k):

@@ -204,9 +204,11 @@ def test_quantize_can_reuse_a_colour_count(china):
 def test_polish_steps_shrink_with_the_points_within_3_to_40_and_10_from_k_96():
     from kmeans_lib.clustering import _polish_iterations
 
+    # Below k = 32, as before the search: 3 to 10, fewer as points times k grow.
+    assert _polish_iterations(96_615, 16) == 10
+    assert _polish_iterations(1_512_063, 16) == 4
     assert _polish_iterations(96_615, 64) == 40  # china.jpg: cheap steps, all forty
     assert _polish_iterations(500_000, 64) == 9
-    assert _polish_iterations(1_512_063, 16) == 3  # the 12 MP benchmark photo
     assert _polish_iterations(1_512_063, 64) == 3
     assert _polish_iterations(1_512_063, 96) == 10
     assert _polish_iterations(50_000_000, 64) == 3
