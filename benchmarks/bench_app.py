@@ -142,6 +142,9 @@ TARGETS: dict[str, dict[tuple[str, str], float | None]] = {
     "default": {
         ("*", FIRST): 1.5,
         ("*", RERUN): 0.3,
+        # Issue 23 puts the FLIP figure on Redraw, measured on every change of k
+        # (0.11 s here, on both cores), and restates only the first visit's 1.5 s.
+        ("Redraw", RERUN): 0.4,
         **_EDITS,
         # Every method runs again for each k.
         ("Compare methods", FIRST): 3.0,
