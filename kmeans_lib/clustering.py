@@ -292,6 +292,33 @@ def _bin_members(colours: np.ndarray, X: np.ndarray, weights: np.ndarray) -> Bin
     )
 
 
+def _two_nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's nearest centre, and its squared distances to the nearest and the
+    second nearest (infinite with a single centre).
+
+    Dot products, so the distances are a rounding away from exact differences:
+    for choosing and comparing centres, not for an inertia.
+    """
+    nearest = np.empty(len(X), dtype=np.intp)
+    first = np.empty(len(X))
+    second = np.full(len(X), np.inf)
+    centre_norms = (centers**2).sum(axis=1)
+    # A block at a time: 56,000 bins by 256 centres would take 115 MB at once, and a
+    # sweep thread's blocks of bins with their partitioned copy 30 MB at 20 centres.
+    for begin in range(0, len(X), _ASSIGN_BLOCK // 32):
+        block = slice(begin, begin + _ASSIGN_BLOCK // 32)
+        squared = (X[block] ** 2).sum(axis=1)[:, None] - 2 * X[block] @ centers.T
+        squared += centre_norms
+        np.maximum(squared, 0.0, out=squared)
+        nearest[block] = squared.argmin(axis=1)
+        if len(centers) > 1:
+            pair = np.partition(squared, 1, axis=1)
+            first[block], second[block] = pair[:, 0], pair[:, 1]
+        else:
+            first[block] = squared[:, 0]
+    return nearest, first, second
+
+
 def _bins_inside(
     members: BinMembers, centers: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
@@ -314,22 +341,10 @@ def _bins_inside(
         The other points, sorted.
     """
     means = members.means
-    nearest = np.empty(len(means), dtype=np.intp)
-    inside = np.zeros(len(means), dtype=bool)
-    centre_norms = (centers**2).sum(axis=1)
-    # A block of bins at a time: a large photo has over 100,000 bins, and their
-    # distances to 20 centres, with a partitioned copy, took 30 MB per sweep thread.
-    for begin in range(0, len(means), _ASSIGN_BLOCK // 8):
-        block = slice(begin, begin + _ASSIGN_BLOCK // 8)
-        # Dot products for the test (with a margin far above their rounding),
-        # exact differences for the inertia.
-        squared = (means[block] ** 2).sum(axis=1)[:, None] - 2 * means[block] @ centers.T
-        squared += centre_norms
-        np.maximum(squared, 0.0, out=squared)
-        nearest[block] = squared.argmin(axis=1)
-        if len(centers) > 1:
-            two = np.sqrt(np.partition(squared, 1, axis=1)[:, :2])
-            inside[block] = two[:, 1] - two[:, 0] > 2 * members.radius[block] + 1e-6
+    # Dot products for the test (with a margin far above their rounding), exact
+    # differences for the inertia.
+    nearest, first, second = _two_nearest(means, centers)
+    inside = np.sqrt(second) - np.sqrt(first) > 2 * members.radius + 1e-6
     residuals = means[inside] - centers[nearest[inside]]
     inertia = float(np.dot(members.weights[inside], np.einsum("ij,ij->i", residuals, residuals)))
     inertia += float(members.scatter[inside].sum())
@@ -393,27 +408,6 @@ def _lloyd(X: np.ndarray, weights: np.ndarray, centers: np.ndarray, max_iter: in
     """scikit-learn's Lloyd steps from ``centers`` until no label changes, at most ``max_iter``."""
     model = KMeans(len(centers), init=centers, n_init=1, max_iter=max_iter, tol=0)
     return model.fit(X, sample_weight=weights)
-
-
-def _two_nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each point's nearest centre, and its squared distances to the nearest and the second."""
-    nearest = np.empty(len(X), dtype=np.intp)
-    first = np.empty(len(X))
-    second = np.empty(len(X))
-    centre_norms = (centers**2).sum(axis=1)
-    # A block at a time: 56,000 bins by 256 centres would take 115 MB at once.
-    for begin in range(0, len(X), _ASSIGN_BLOCK // 32):
-        block = slice(begin, begin + _ASSIGN_BLOCK // 32)
-        squared = (X[block] ** 2).sum(axis=1)[:, None] - 2 * X[block] @ centers.T
-        squared += centre_norms
-        np.maximum(squared, 0.0, out=squared)
-        two = np.argpartition(squared, 1, axis=1)[:, :2]
-        pair = np.take_along_axis(squared, two, axis=1)
-        swap = pair[:, 0] > pair[:, 1]
-        nearest[block] = np.where(swap, two[:, 1], two[:, 0])
-        first[block] = pair.min(axis=1)
-        second[block] = pair.max(axis=1)
-    return nearest, first, second
 
 
 def _jump_search(
