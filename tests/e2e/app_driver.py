@@ -297,10 +297,15 @@ def k_slider(page: Page) -> Locator:
 
 
 def swatch_hex_codes(page: Page) -> list[str]:
-    """The hex codes of the palette swatches on the page, in order."""
-    return page.locator(".swatch[data-hex]").evaluate_all(
-        "(chips) => chips.map((chip) => chip.dataset.hex)"
-    )
+    """The hex codes of the palette swatches on the page, in order.
+
+    Waits for the first swatch: on a loaded machine the browser has drawn a run's
+    caption, and the server finished the run, before it draws the swatches below it
+    (seen in CI: an empty list right after "Redrawn with 8 colours" showed).
+    """
+    swatches = page.locator(".swatch[data-hex]")
+    expect(swatches.first).to_be_attached()
+    return swatches.evaluate_all("(chips) => chips.map((chip) => chip.dataset.hex)")
 
 
 def upload_picture(
