@@ -296,16 +296,24 @@ def k_slider(page: Page) -> Locator:
     )
 
 
-def swatch_hex_codes(page: Page) -> list[str]:
-    """The hex codes of the palette swatches on the page, in order.
+def swatches(page: Page) -> Locator:
+    """The palette swatches on the page.
 
-    Waits for the first swatch: on a loaded machine the browser has drawn a run's
-    caption, and the server finished the run, before it draws the swatches below it
-    (seen in CI: an empty list right after "Redrawn with 8 colours" showed).
+    Check them with a waiting assertion (``expect(...).to_have_count(n)``): they are
+    drawn by ``st.html``, whose component the browser loads and fills in after the
+    run's other elements, so right after a finished run the page can still show none
+    (a fresh page) or the previous run's (seen in CI: an empty palette right after
+    "Redrawn with 8 colours" showed).
     """
-    swatches = page.locator(".swatch[data-hex]")
-    expect(swatches.first).to_be_attached()
-    return swatches.evaluate_all("(chips) => chips.map((chip) => chip.dataset.hex)")
+    return page.locator(".swatch[data-hex]")
+
+
+def swatch_hex_codes(page: Page, count: int) -> list[str]:
+    """The hex codes of the palette swatches, in order, once there are ``count`` (see
+    :func:`swatches`)."""
+    shown = swatches(page)
+    expect(shown).to_have_count(count)
+    return shown.evaluate_all("(chips) => chips.map((chip) => chip.dataset.hex)")
 
 
 def upload_picture(
