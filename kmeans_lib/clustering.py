@@ -610,7 +610,14 @@ def fit_kmeans(
         if polish:
             members = points.members if k >= FINE_MIN_K else None
             if members is not None:
-                with _threads_for(len(members.means), k):
+                # BLAS on one thread: the search's distance products alternate with
+                # scikit-learn's OpenMP steps, and two BLAS threads still spinning
+                # after each product slowed those steps by a quarter. The same fit,
+                # 6-13% sooner (china.jpg at k=256: 2.1 s instead of 2.4 s).
+                with (
+                    _threads_for(len(members.means), k),
+                    _THREADPOOLS.limit(limits=1, user_api="blas"),
+                ):
                     model = _lloyd(
                         members.means, members.weights, model.cluster_centers_, FINE_MAX_ITER
                     )
