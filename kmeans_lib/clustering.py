@@ -445,35 +445,40 @@ def _jump_search(
     k = len(model.cluster_centers_)
     n_iter = 0
     n_moves = max(1, k // 8)
-    for _ in range(JUMP_ROUNDS):
-        centers = model.cluster_centers_
-        nearest, first, second = _two_nearest(X, centers)
-        removal_cost = np.bincount(nearest, weights=weights * (second - first), minlength=k)
-        cluster_weight = np.bincount(nearest, weights=weights, minlength=k)
-        residuals = X - centers[nearest]
-        covariance = np.empty((k, X.shape[1], X.shape[1]))
-        for a in range(X.shape[1]):
-            for b in range(a, X.shape[1]):
-                moment = weights * residuals[:, a] * residuals[:, b]
-                covariance[:, a, b] = np.bincount(nearest, weights=moment, minlength=k)
-                covariance[:, b, a] = covariance[:, a, b]
-        covariance /= np.maximum(cluster_weight, 1e-12)[:, None, None]
-        variances, axes = np.linalg.eigh(covariance)
-        moved = np.argsort(removal_cost, kind="stable")[:n_moves]
-        by_spread = np.argsort(-variances[:, -1] * cluster_weight, kind="stable")
-        split = by_spread[~np.isin(by_spread, moved)][:n_moves]
-        offsets = np.sqrt(variances[split, -1] * 2 / np.pi)[:, None] * axes[split, :, -1]
-        trial = centers.copy()
-        trial[split] = centers[split] + offsets
-        trial[moved] = centers[split] - offsets
-        candidate = _lloyd(X, weights, trial, max_iter)
-        n_iter += int(candidate.n_iter_)
-        if candidate.inertia_ < model.inertia_:
-            model = candidate
-        elif n_moves == 1:
-            break
-        else:
-            n_moves //= 2
+    # BLAS on one thread: the distance products alternate with scikit-learn's
+    # OpenMP steps, and two BLAS threads still spinning after each product slowed
+    # those steps by a quarter. The same fit, 6-13% sooner at k=96-256 on the
+    # member bins (china.jpg at k=256: 2.1 s instead of 2.4 s).
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+        for _ in range(JUMP_ROUNDS):
+            centers = model.cluster_centers_
+            nearest, first, second = _two_nearest(X, centers)
+            removal_cost = np.bincount(nearest, weights=weights * (second - first), minlength=k)
+            cluster_weight = np.bincount(nearest, weights=weights, minlength=k)
+            residuals = X - centers[nearest]
+            covariance = np.empty((k, X.shape[1], X.shape[1]))
+            for a in range(X.shape[1]):
+                for b in range(a, X.shape[1]):
+                    moment = weights * residuals[:, a] * residuals[:, b]
+                    covariance[:, a, b] = np.bincount(nearest, weights=moment, minlength=k)
+                    covariance[:, b, a] = covariance[:, a, b]
+            covariance /= np.maximum(cluster_weight, 1e-12)[:, None, None]
+            variances, axes = np.linalg.eigh(covariance)
+            moved = np.argsort(removal_cost, kind="stable")[:n_moves]
+            by_spread = np.argsort(-variances[:, -1] * cluster_weight, kind="stable")
+            split = by_spread[~np.isin(by_spread, moved)][:n_moves]
+            offsets = np.sqrt(variances[split, -1] * 2 / np.pi)[:, None] * axes[split, :, -1]
+            trial = centers.copy()
+            trial[split] = centers[split] + offsets
+            trial[moved] = centers[split] - offsets
+            candidate = _lloyd(X, weights, trial, max_iter)
+            n_iter += int(candidate.n_iter_)
+            if candidate.inertia_ < model.inertia_:
+                model = candidate
+            elif n_moves == 1:
+                break
+            else:
+                n_moves //= 2
     return model, n_iter
 
 
@@ -610,14 +615,7 @@ def fit_kmeans(
         if polish:
             members = points.members if k >= FINE_MIN_K else None
             if members is not None:
-                # BLAS on one thread: the search's distance products alternate with
-                # scikit-learn's OpenMP steps, and two BLAS threads still spinning
-                # after each product slowed those steps by a quarter. The same fit,
-                # 6-13% sooner (china.jpg at k=256: 2.1 s instead of 2.4 s).
-                with (
-                    _threads_for(len(members.means), k),
-                    _THREADPOOLS.limit(limits=1, user_api="blas"),
-                ):
+                with _threads_for(len(members.means), k):
                     model = _lloyd(
                         members.means, members.weights, model.cluster_centers_, FINE_MAX_ITER
                     )
