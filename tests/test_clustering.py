@@ -286,12 +286,13 @@ def test_bin_members_take_little_memory_beside_the_points():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # Per point: its bin (int32), its squared distance, the sort order (int64,
-    # then int32) and one column of weighted coordinates, about 32 bytes; per
-    # bin of the 2**18, a few float64 sums. With intp bins and indices, and
-    # every temporary kept to the end, it peaked 21 MB higher.
-    assert peak < 34 * n + 8 * 8 * (1 << 18)
-    assert members.counts.sum() == n
+    # Per point: its 18-bit code and its bin (int32 each), its squared distance
+    # and one column of weighted coordinates, about 24 bytes; per bin of the
+    # 2**18, a few float64 sums (25.5 bytes a point measured; with a sort order
+    # by bin, 31.9).
+    assert peak < 26 * n + 8 * 8 * (1 << 18)
+    assert np.bincount(members.point_bin).sum() == n
+    assert len(members.means) == members.point_bin.max() + 1
 
 
 def test_bin_members_are_worked_out_once_when_first_asked_for(monkeypatch):
@@ -309,4 +310,4 @@ def test_bin_members_are_worked_out_once_when_first_asked_for(monkeypatch):
         found = list(pool.map(lambda _: points.members, range(8)))
     assert calls == [1]
     assert all(members is found[0] for members in found)
-    assert found[0].counts.sum() == points.n_points
+    assert len(found[0].point_bin) == points.n_points
