@@ -4,9 +4,10 @@ Identical colours are fitted once, weighted by how many pixels have them: with
 ``sample_weight`` scikit-learn's k-means then minimises exactly the same sum of
 squared distances as a fit on every pixel, with far fewer rows. Photos with very
 many distinct colours are first fitted on a colour histogram (bin means weighted
-by bin counts), that fit is improved by moving centres from where they matter
-least to where they are most needed (see ``_jump_search``), and then polished on
-the exact distinct colours.
+by bin counts), then from k = 32 on finer bins, the fit is improved by moving
+centres from where they matter least to where they are most needed (see
+``_jump_search``), and then polished on the exact distinct colours (unless there
+are very many of them: the finer bins' centres then label them directly).
 """
 
 from __future__ import annotations
@@ -52,10 +53,7 @@ _MEMBER_SHIFT = 2
 # (they stop sooner when no label changes). Not fewer at a larger k although each
 # step costs more: the histogram's bins are then coarser against the clusters, and
 # its centres further from the exact minimum. On china.jpg (97,000 colours) 4 steps
-# left the MSE at k=256 0.8% above 40 steps (0.034 dB). The 12-megapixel benchmark
-# photo (1.5 million colours) gets 3 below FINE_MIN_K: there the time at k=64 is
-# held within 10% of what it was before the search, and the steps after the third
-# changed the MSE by 0.3% at k=64.
+# left the MSE at k=256 0.8% above 40 steps (0.034 dB).
 POLISH_MAX_ITER = 40
 POLISH_MIN_ITER = 3
 POLISH_BUDGET = 4_500_000
@@ -86,6 +84,19 @@ SEARCH_MIN_K = 32
 SMALL_K_POLISH_MAX_ITER = 10
 SMALL_K_POLISH_BUDGET = 100_000_000
 FINE_MAX_ITER = 100
+# From SEARCH_MIN_K to FINE_MIN_K the histogram's centres take up to
+# MEMBER_MAX_ITER Lloyd steps on the member bins. Then, on at most
+# EXACT_POLISH_MAX_POINTS colours, the jump search runs there (instead of on the
+# histogram) before the polish. On more colours, as in a 12 MP photo, there is no
+# polish: its three steps on 1.5 million colours took as long as the member bins'
+# Lloyd steps and labelling (whose points are exact: only the member bins' fit is
+# not), and left the MSE higher. Against scikit-learn's fit on every pixel
+# (seed 0) this moved the 12 MP photos from +0.000 and -0.032 dB to +0.007 and
+# -0.019 at k=64, and flower 12 MP from -0.053 to -0.018 at k=32, in the same
+# time. china.jpg and flower.jpg at k=64, over seeds 0-7: +0.007 and +0.030 dB on
+# average (seed 0 of the search on the histogram was -0.027 on china.jpg).
+MEMBER_MAX_ITER = 30
+EXACT_POLISH_MAX_POINTS = 500_000
 FINE_JUMP_MAX_ITER = 20
 FINE_POLISH_MIN_ITER = 10
 # Below this many points k-means runs on one thread: each step is then too short
@@ -566,14 +577,17 @@ def fit_kmeans(
         Number of k-means++ starts, keeping the best: on the histogram when
         ``points.coarse`` is set (where extra starts are cheap), else on the points.
     polish : bool, default=True
-        When ``points.coarse`` is set: from k = :data:`SEARCH_MIN_K` improve
-        the histogram fit by moving centres (see :func:`_jump_search`), from
-        k = :data:`FINE_MIN_K` refit it and search again on the finer member
-        bins; then polish it with Lloyd steps on the exact points: 3 to 10
-        below :data:`SEARCH_MIN_K`, 3 to 40 from it (fewer when there are more
-        points, see :data:`POLISH_BUDGET`; at least 10 from k = :data:`FINE_MIN_K`).
-        Without it the histogram centres are only assigned (the labels and
-        inertia are still exact for those centres).
+        When ``points.coarse`` is set: from k = :data:`SEARCH_MIN_K` refit the
+        histogram's centres on the finer member bins and improve the fit by
+        moving centres (see :func:`_jump_search`): on the member bins, on the
+        histogram first as well from k = :data:`FINE_MIN_K`, and on the
+        histogram alone below it for more than :data:`EXACT_POLISH_MAX_POINTS`
+        points, which the member bins' centres then label without a polish.
+        Otherwise polish the fit with Lloyd steps on the
+        exact points: 3 to 10 below :data:`SEARCH_MIN_K`, 3 to 40 from it
+        (fewer when there are more points, see :data:`POLISH_BUDGET`; at least
+        10 from k = :data:`FINE_MIN_K`). Without it the histogram centres are
+        only assigned (the labels and inertia are still exact for those centres).
     with_labels : bool, default=True
         Without labels (``KMeansFit.labels`` is None) a fit without the polish
         only measures its inertia: most points of ``points.members`` are then
@@ -604,24 +618,40 @@ def fit_kmeans(
             model.fit(coarse.X, sample_weight=coarse.weights)
         n_iter = int(model.n_iter_)
         fitted_on_points = polish
-        if polish and k >= SEARCH_MIN_K:
-            # Only the polished fit searches further: a sweep without the polish
-            # measures many k, and its speed is what it is for.
+        # Only the polished fit searches further: a sweep without the polish
+        # measures many k, and its speed is what it is for.
+        search = polish and k >= SEARCH_MIN_K
+        members = points.members if search else None
+        fine = k >= FINE_MIN_K
+        if members is not None:
+            # The exact polish follows from FINE_MIN_K, and below it on points few
+            # enough for its steps to be quick; without it the member bins' fit
+            # labels the points directly.
+            fitted_on_points = fine or points.n_points <= EXACT_POLISH_MAX_POINTS
+        # Below FINE_MIN_K one search: on the member bins when the polish follows,
+        # else on the histogram, where it is quick enough for a 12 MP photo.
+        if search and (members is None or fine or not fitted_on_points):
             with _threads_for(coarse.n_points):
                 model, steps = _jump_search(coarse.X, coarse.weights, model, JUMP_MAX_ITER)
             n_iter += steps
-        if polish:
-            members = points.members if k >= FINE_MIN_K else None
-            if members is not None:
-                with _threads_for(len(members.means), k):
-                    model = _lloyd(
-                        members.means, members.weights, model.cluster_centers_, FINE_MAX_ITER
-                    )
-                    n_iter += int(model.n_iter_)
+        if members is not None:
+            with _threads_for(len(members.means), k):
+                model = _lloyd(
+                    members.means,
+                    members.weights,
+                    model.cluster_centers_,
+                    FINE_MAX_ITER if fine else MEMBER_MAX_ITER,
+                )
+                n_iter += int(model.n_iter_)
+                if fitted_on_points:
                     model, steps = _jump_search(
-                        members.means, members.weights, model, FINE_JUMP_MAX_ITER
+                        members.means,
+                        members.weights,
+                        model,
+                        FINE_JUMP_MAX_ITER if fine else JUMP_MAX_ITER,
                     )
-                n_iter += steps
+                    n_iter += steps
+        if fitted_on_points:
             with _threads_for(points.n_points, k):
                 # tol=0 stops only at max_iter or when no label changes: any other
                 # tolerance makes scikit-learn compute the variance of all the

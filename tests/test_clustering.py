@@ -87,11 +87,34 @@ def test_colour_histogram_summarises_the_colours(china):
     )
 
 
-def test_quality_matches_scikit_learn_fitted_on_every_pixel(china):
+@pytest.mark.parametrize("k", [16, 64])
+def test_quality_matches_scikit_learn_fitted_on_every_pixel(china, k):
     X = china.opaque_pixels().astype(np.float64)
-    baseline = KMeans(n_clusters=16, n_init=1, random_state=0).fit(X)
-    ours = quantize(china, 16, random_state=0)
+    baseline = KMeans(n_clusters=k, n_init=1, random_state=0).fit(X)
+    ours = quantize(china, k, random_state=0)
     assert ours.inertia <= 1.01 * baseline.inertia_
+
+
+def test_many_colours_are_labelled_by_the_member_bins_fit_without_a_polish(monkeypatch):
+    # china's 96,615 colours stand in for a 12 MP photo's 1.5 million.
+    monkeypatch.setattr(clustering, "EXACT_POLISH_MAX_POINTS", 50_000)
+    points = image_points(count_colours(load_sample("china")))
+    fitted_on = []
+    real_lloyd = clustering._lloyd
+
+    def spy(X, weights, centers, max_iter):
+        fitted_on.append(len(X))
+        return real_lloyd(X, weights, centers, max_iter)
+
+    monkeypatch.setattr(clustering, "_lloyd", spy)
+    fit = fit_kmeans(points, 40, random_state=0)
+    assert points.n_points not in fitted_on  # no step on the exact colours
+    assert len(points.members.means) in fitted_on
+    X = points.X.astype(np.float64)
+    squared = ((X[:, None, :] - fit.centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(fit.labels, squared.argmin(axis=1))
+    assert fit.inertia == pytest.approx(float(points.weights @ squared.min(axis=1)), rel=1e-9)
+    assert fit.inertia < fit_kmeans(points, 40, random_state=0, polish=False).inertia
 
 
 def test_quantize_returns_a_consistent_result(china):
