@@ -87,7 +87,7 @@ def test_colour_histogram_summarises_the_colours(china):
     )
 
 
-@pytest.mark.parametrize("k", [16, 64])
+@pytest.mark.parametrize("k", [16, 64, 256])
 def test_quality_matches_scikit_learn_fitted_on_every_pixel(china, k):
     X = china.opaque_pixels().astype(np.float64)
     baseline = KMeans(n_clusters=k, n_init=1, random_state=0).fit(X)
