@@ -48,7 +48,7 @@ _COARSE_SHIFT = 3
 # Bins a sweep labels whole (see _bins_inside): 4 levels wide, so that fewer
 # of them straddle a border between two centres' cells than 8-level bins would.
 _MEMBER_SHIFT = 2
-# Lloyd steps on the exact colours after the histogram fit, from SEARCH_MIN_K:
+# Lloyd steps on the exact colours after the histogram fit, from MEMBER_MIN_K:
 # POLISH_BUDGET / m for m distinct colours, from POLISH_MIN_ITER to POLISH_MAX_ITER
 # (they stop sooner when no label changes). Not fewer at a larger k although each
 # step costs more: the histogram's bins are then coarser against the clusters, and
@@ -74,17 +74,18 @@ JUMP_MAX_ITER = 8
 # 256, and 10 polish steps instead of 3 another 0.012-0.023 dB; no time is
 # promised there, unlike at k=16 and 64.
 FINE_MIN_K = 96
-# Below this k the histogram fit and a short polish were already level with or
-# ahead of scikit-learn's fit on every pixel (on average +0.09 dB at k = 8 and 16
-# on the built-in and 12 MP photos): there the fit stays as it was, without the
-# search, and its polish as it was (SMALL_K_POLISH_*: at most 10 steps, fewer when
-# a step costs more than a tenth of the budget in points times clusters), so that
-# a change of k in the app stays as quick (china.jpg at k=16: 0.07 s, not 0.14 s).
-SEARCH_MIN_K = 32
+# From this k the member bins' stage follows the histogram fit (see
+# MEMBER_MAX_ITER). Below it the histogram fit, its jump search and a short
+# polish (SMALL_K_POLISH_*: at most 10 steps, fewer when a step costs more than
+# a tenth of the budget in points times clusters) keep a change of k in the app
+# quick (china.jpg at k=16: 0.08 s, not 0.2 s). The search there took flower.jpg
+# from -0.181 to +0.000 dB against scikit-learn at k=14, and china.jpg from
+# -0.068 to +0.009 at k=28, for about 0.01 s.
+MEMBER_MIN_K = 32
 SMALL_K_POLISH_MAX_ITER = 10
 SMALL_K_POLISH_BUDGET = 100_000_000
 FINE_MAX_ITER = 100
-# From SEARCH_MIN_K to FINE_MIN_K the histogram's centres take up to
+# From MEMBER_MIN_K to FINE_MIN_K the histogram's centres take up to
 # MEMBER_MAX_ITER Lloyd steps on the member bins. Then, on at most
 # EXACT_POLISH_MAX_POINTS colours, the jump search runs there (instead of on the
 # histogram) before the polish. On more colours, as in a 12 MP photo, there is no
@@ -503,8 +504,8 @@ def _jump_search(
 
 def _polish_iterations(n_points: int, k: int) -> int:
     """Lloyd steps for polishing ``k`` centres on ``n_points`` points (see POLISH_BUDGET,
-    and SMALL_K_POLISH_BUDGET below SEARCH_MIN_K)."""
-    if k < SEARCH_MIN_K:
+    and SMALL_K_POLISH_BUDGET below MEMBER_MIN_K)."""
+    if k < MEMBER_MIN_K:
         budget = SMALL_K_POLISH_BUDGET // (n_points * k)
         return min(SMALL_K_POLISH_MAX_ITER, max(POLISH_MIN_ITER, budget))
     least = FINE_POLISH_MIN_ITER if k >= FINE_MIN_K else POLISH_MIN_ITER
@@ -587,14 +588,14 @@ def fit_kmeans(
         Number of k-means++ starts, keeping the best: on the histogram when
         ``points.coarse`` is set (where extra starts are cheap), else on the points.
     polish : bool, default=True
-        When ``points.coarse`` is set: from k = :data:`SEARCH_MIN_K` refit the
-        histogram's centres on the finer member bins and improve the fit by
-        moving centres (see :func:`_jump_search`): on the member bins, on the
-        histogram first as well from k = :data:`FINE_MIN_K`, and on the
-        histogram alone below it for more than :data:`EXACT_POLISH_MAX_POINTS`
-        points, which the member bins' centres then label without a polish.
-        Otherwise polish the fit with Lloyd steps on the
-        exact points: 3 to 10 below :data:`SEARCH_MIN_K`, 3 to 40 from it
+        When ``points.coarse`` is set: improve the histogram fit by moving
+        centres (see :func:`_jump_search`); from k = :data:`MEMBER_MIN_K` refit
+        it on the finer member bins, where that search runs instead (as well
+        from k = :data:`FINE_MIN_K`) unless there are more than
+        :data:`EXACT_POLISH_MAX_POINTS` points, which the member bins' centres
+        below FINE_MIN_K then label without a polish. Otherwise polish the fit
+        with Lloyd steps on the
+        exact points: 3 to 10 below :data:`MEMBER_MIN_K`, 3 to 40 from it
         (fewer when there are more points, see :data:`POLISH_BUDGET`; at least
         10 from k = :data:`FINE_MIN_K`). Without it the histogram centres are
         only assigned (the labels and inertia are still exact for those centres).
@@ -630,8 +631,7 @@ def fit_kmeans(
         fitted_on_points = polish
         # Only the polished fit searches further: a sweep without the polish
         # measures many k, and its speed is what it is for.
-        search = polish and k >= SEARCH_MIN_K
-        members = points.members if search else None
+        members = points.members if polish and k >= MEMBER_MIN_K else None
         fine = k >= FINE_MIN_K
         few = points.n_points <= EXACT_POLISH_MAX_POINTS
         if members is not None:
@@ -639,9 +639,10 @@ def fit_kmeans(
             # enough for its steps to be quick; without it the member bins' fit
             # labels the points directly.
             fitted_on_points = fine or few
-        # Below FINE_MIN_K one search: on the member bins when the polish follows,
-        # else on the histogram, where it is quick enough for a 12 MP photo.
-        if search and (members is None or fine or not fitted_on_points):
+        # Below FINE_MIN_K one search: on the member bins when they are fitted
+        # and the polish follows, else on the histogram, where it is quick
+        # enough for a 12 MP photo.
+        if polish and (members is None or fine or not fitted_on_points):
             with _threads_for(coarse.n_points):
                 model, steps = _jump_search(coarse.X, coarse.weights, model, JUMP_MAX_ITER)
             n_iter += steps
