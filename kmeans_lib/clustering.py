@@ -589,16 +589,17 @@ def fit_kmeans(
         ``points.coarse`` is set (where extra starts are cheap), else on the points.
     polish : bool, default=True
         When ``points.coarse`` is set: improve the histogram fit by moving
-        centres (see :func:`_jump_search`); from k = :data:`MEMBER_MIN_K` refit
-        it on the finer member bins, where that search runs instead (as well
-        from k = :data:`FINE_MIN_K`) unless there are more than
-        :data:`EXACT_POLISH_MAX_POINTS` points, which the member bins' centres
-        below FINE_MIN_K then label without a polish. Otherwise polish the fit
-        with Lloyd steps on the
-        exact points: 3 to 10 below :data:`MEMBER_MIN_K`, 3 to 40 from it
-        (fewer when there are more points, see :data:`POLISH_BUDGET`; at least
-        10 from k = :data:`FINE_MIN_K`). Without it the histogram centres are
-        only assigned (the labels and inertia are still exact for those centres).
+        centres (see :func:`_jump_search`), and from k = :data:`MEMBER_MIN_K`
+        refit it on the finer member bins. Below k = :data:`FINE_MIN_K` with
+        more than :data:`EXACT_POLISH_MAX_POINTS` points, the member bins'
+        centres then label the points without a polish. Otherwise the search
+        runs on the member bins (instead of the histogram below
+        k = :data:`FINE_MIN_K`, as well from it) and Lloyd steps on the exact
+        points polish the fit: 3 to 10 below :data:`MEMBER_MIN_K`, 3 to 40
+        from it (fewer when there are more points, see :data:`POLISH_BUDGET`;
+        at least 10 from k = :data:`FINE_MIN_K`). Without ``polish`` the
+        histogram centres are only assigned (the labels and inertia are still
+        exact for those centres).
     with_labels : bool, default=True
         Without labels (``KMeansFit.labels`` is None) a fit without the polish
         only measures its inertia: most points of ``points.members`` are then
@@ -634,15 +635,16 @@ def fit_kmeans(
         members = points.members if polish and k >= MEMBER_MIN_K else None
         fine = k >= FINE_MIN_K
         few = points.n_points <= EXACT_POLISH_MAX_POINTS
+        # The exact polish follows the member bins' fit from FINE_MIN_K, and below
+        # it on points few enough for its steps to be quick; without it the
+        # member bins' fit labels the points directly. The member bins are
+        # searched when the polish follows; below FINE_MIN_K that search
+        # replaces the one on the histogram, which is quick enough for a 12 MP
+        # photo.
+        search_members = members is not None and (fine or few)
         if members is not None:
-            # The exact polish follows from FINE_MIN_K, and below it on points few
-            # enough for its steps to be quick; without it the member bins' fit
-            # labels the points directly.
-            fitted_on_points = fine or few
-        # Below FINE_MIN_K one search: on the member bins when they are fitted
-        # and the polish follows, else on the histogram, where it is quick
-        # enough for a 12 MP photo.
-        if polish and (members is None or fine or not fitted_on_points):
+            fitted_on_points = search_members
+        if polish and (fine or not search_members):
             with _threads_for(coarse.n_points):
                 model, steps = _jump_search(coarse.X, coarse.weights, model, JUMP_MAX_ITER)
             n_iter += steps
@@ -655,7 +657,7 @@ def fit_kmeans(
                     FINE_MAX_ITER if fine else MEMBER_MAX_ITER,
                 )
                 n_iter += int(model.n_iter_)
-                if fitted_on_points:
+                if search_members:
                     model, steps = _jump_search(
                         members.means,
                         members.weights,
